@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+import { generateDevSecrets } from './scripts/lib/secrets.ts';
+
+/**
+ * Two projects, run in this order by `npm test`:
+ * - `workerd`: unit tests next to their modules and integration tests in test/, inside workerd with real D1, DOs and Queues;
+ * - `e2e`: Node tests in test/e2e/ against a real local Worker started by test/e2e/global-setup.ts.
+ */
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, 'schema/migrations'));
+  const secrets = await generateDevSecrets();
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: { ...secrets, DEV_MODE: 'true', TEST_MIGRATIONS: migrations },
+              },
+            }),
+          ],
+          test: {
+            name: 'workerd',
+            include: ['lib/**/*.test.ts', 'workers/**/*.test.ts', 'schema/**/*.test.ts', 'test/**/*.test.ts'],
+            exclude: ['test/e2e/**', 'node_modules/**'],
+            setupFiles: ['./test/apply-migrations.ts'],
+          },
+        },
+        {
+          test: {
+            name: 'e2e',
+            environment: 'node',
+            include: ['test/e2e/**/*.test.ts'],
+            globalSetup: ['./test/e2e/global-setup.ts'],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+            fileParallelism: false,
+          },
+        },
+      ],
+    },
+  };
+});
