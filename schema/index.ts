@@ -15,3 +15,7 @@ export * from './claim-codes.ts';
 export * from './device-connections.ts';
 export * from './notifications.ts';
 export * from './audit-log.ts';
+export * from './revoked-families.ts';
+export * from './login-throttle.ts';
+export * from './verification-codes.ts';
+export * from './mail-outbox.ts';

@@ -5,7 +5,7 @@ import { SQLiteTable as SQLiteTableClass } from 'drizzle-orm/sqlite-core';
 import { describe, expect, it } from 'vitest';
 import * as schema from '../schema/index.ts';
 
-const tables = Object.values(schema).filter((v): v is SQLiteTable => is(v, SQLiteTableClass));
+const tables = Object.values(schema as Record<string, unknown>).filter((v): v is SQLiteTable => is(v, SQLiteTableClass));
 
 describe('migrations', () => {
   it('create every table and column the schema declares', async () => {

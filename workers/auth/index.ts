@@ -1,5 +1,10 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { discovery } from './discovery.ts';
+import { hosted } from './hosted/index.ts';
+import { revoke } from './revoke.ts';
+import { token } from './token.ts';
+import { userinfo } from './userinfo.ts';
 
-/** The auth sub-app; its routes are listed in ARCHITECTURE.md's route map. */
-export const auth = new Hono<AppEnv>();
+/** The identity provider: discovery, JWKS, token, userinfo, revoke, and the hosted pages. */
+export const auth = new Hono<AppEnv>().route('/', discovery).route('/', token).route('/', userinfo).route('/', revoke).route('/', hosted);
