@@ -1,19 +1,27 @@
-import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalServer } from '../../scripts/lib/local-server.ts';
+import { ROOT, seedFixtures, type E2eFixtures } from './fixtures.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     baseUrl: string;
     secrets: Record<string, string>;
+    fixtures: E2eFixtures;
   }
 }
 
-/** Starts one real local Gatehouse for the e2e project and stops it afterwards. */
+/** Starts one real local Gatehouse for the e2e project, seeded with shared fixtures, and stops it afterwards. */
 export default async function setup(project: TestProject) {
-  const server = await startLocalServer({ root: path.resolve(import.meta.dirname, '../..') });
+  let fixtures: E2eFixtures | undefined;
+  const server = await startLocalServer({
+    root: ROOT,
+    prepare: async (ctx) => {
+      fixtures = await seedFixtures(ctx);
+    },
+  });
   project.provide('baseUrl', server.url);
   project.provide('secrets', server.secrets);
+  project.provide('fixtures', fixtures!);
   return async () => {
     await server.stop();
   };
