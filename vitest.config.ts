@@ -13,6 +13,8 @@ export default defineConfig(async () => {
   const secrets = await generateDevSecrets();
   return {
     test: {
+      // The Worker's one-line JSON request logs would drown the report; warnings and errors still show.
+      onConsoleLog: (log: string) => !log.startsWith('{"level":"info"'),
       projects: [
         {
           plugins: [
@@ -28,6 +30,8 @@ export default defineConfig(async () => {
             include: ['lib/**/*.test.ts', 'workers/**/*.test.ts', 'schema/**/*.test.ts', 'test/**/*.test.ts'],
             exclude: ['test/e2e/**', 'node_modules/**'],
             setupFiles: ['./test/apply-migrations.ts'],
+            // One workerd for all files: each test seeds its own uniquely named data, so files need not be isolated.
+            isolate: false,
           },
         },
         {
