@@ -15,6 +15,8 @@ export default async function setup(project: TestProject) {
   let fixtures: E2eFixtures | undefined;
   const server = await startLocalServer({
     root: ROOT,
+    // Every e2e request comes from 127.0.0.1: keep the per-IP lock-out from spilling between tests.
+    vars: { LOGIN_MAX_FAILURES: '50' },
     prepare: async (ctx) => {
       fixtures = await seedFixtures(ctx);
     },

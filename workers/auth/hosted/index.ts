@@ -1,5 +1,21 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
+import { mailbox } from '../mail/mailbox.tsx';
+import { authorize } from './authorize.ts';
+import { confirm } from './confirm.tsx';
+import { forgotPassword } from './forgot-password.tsx';
+import { login } from './login.tsx';
+import { logout } from './logout.tsx';
+import { newPassword } from './new-password.tsx';
+import { signup } from './signup.tsx';
 
 /** Hosted pages and the browser side of the code flow: /oauth2/authorize, /login, /signup, /confirm, /forgot-password, logout. */
-export const hosted = new Hono<AppEnv>();
+export const hosted = new Hono<AppEnv>()
+  .route('/', authorize)
+  .route('/', login)
+  .route('/', newPassword)
+  .route('/', signup)
+  .route('/', confirm)
+  .route('/', forgotPassword)
+  .route('/', logout)
+  .route('/', mailbox);
