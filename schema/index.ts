@@ -19,3 +19,5 @@ export * from './revoked-families.ts';
 export * from './login-throttle.ts';
 export * from './verification-codes.ts';
 export * from './mail-outbox.ts';
+export * from './crl-state.ts';
+export * from './device-jti.ts';
