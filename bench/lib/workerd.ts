@@ -1,13 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
-import { runWrangler } from '../../scripts/lib/wrangler.ts';
-import { freePort } from '../../scripts/lib/local-server.ts';
+import { createRequire } from 'node:module';
 import { databaseIdOf } from '../../scripts/lib/local-d1.ts';
+import { freePort, waitForOk } from '../../scripts/lib/local-server.ts';
+import { runWrangler } from '../../scripts/lib/wrangler.ts';
 
-/** A Worker bundle served by workerd (through Miniflare's thin entry, without wrangler dev's proxy layers). */
+/** A Worker bundle served by the `workerd` binary itself, from a generated config (no wrangler or Miniflare in the path). */
 export type BundleServer = { url: string; stop: () => Promise<void> };
 
 /** Builds the production bundle exactly as `wrangler deploy` would upload it, and returns the entry module's path. */
@@ -24,42 +25,6 @@ export async function bundleWorker(entryTs: string): Promise<string> {
   return out;
 }
 
-/**
- * Serves a bundled module on workerd at a free 127.0.0.1 port. `withPlatform` adds Gatehouse's D1 (persisted under
- * `stateDir`, the same layout wrangler uses) and its Durable Object, plus vars and secrets as bindings.
- */
-export async function serveBundle(opts: {
-  script: string;
-  bindings?: Record<string, string>;
-  withPlatform?: { configPath: string; stateDir: string };
-}): Promise<BundleServer> {
-  const port = await freePort();
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: '127.0.0.1',
-      port,
-      modules: [{ type: 'ESModule', path: opts.script }],
-      modulesRoot: path.dirname(opts.script),
-      compatibilityDate: '2026-11-01',
-      bindings: opts.bindings ?? {},
-      // Drain the Worker's request logs: the benchmark measures them being written, not a terminal showing them.
-      handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
-        stdout.resume();
-        stderr.resume();
-      },
-      ...(opts.withPlatform
-        ? {
-            d1Databases: { DB: databaseIdOf(opts.withPlatform.configPath) },
-            durableObjects: { DEVICE_TUNNEL: 'DeviceTunnel' },
-            resourcePersistencePath: path.join(opts.withPlatform.stateDir, 'v3'),
-          }
-        : {}),
-    }),
-  );
-  await mf.ready;
-  return { url: `http://127.0.0.1:${port}`, stop: () => mf.dispose() };
-}
-
 /** Writes a one-file Worker to a temp dir and returns its path (for tiny inline baselines). */
 export function inlineWorker(source: string): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'gatehouse-inline-')), 'worker.js');
@@ -69,3 +34,96 @@ export function inlineWorker(source: string): string {
 
 /** Removes a temp dir made by the helpers above. */
 export const removeDir = (dir: string) => rmSync(dir, { recursive: true, force: true });
+
+const q = (s: string) => JSON.stringify(s);
+
+/** The workerd binary that wrangler itself runs (the `workerd` package exports its path). */
+const workerdBinary = (): string => (createRequire(import.meta.url)('workerd') as { default: string }).default;
+
+/** The Durable Object classes the Gatehouse bundle exports. */
+export const GATEHOUSE_DURABLE_OBJECTS = ['DeviceTunnel', 'RateLimiter'];
+
+/** Serves a bundle on bare workerd; `withPlatform` adds Gatehouse's D1 and Durable Objects (see serveOnWorkerd). */
+export const serveBundle = (opts: { script: string; bindings?: Record<string, string>; withPlatform?: { configPath: string; stateDir: string } }) =>
+  serveOnWorkerd({
+    script: opts.script,
+    bindings: opts.bindings,
+    platform: opts.withPlatform && { ...opts.withPlatform, durableObjects: GATEHOUSE_DURABLE_OBJECTS },
+  });
+
+/**
+ * Serves a bundled module on bare workerd at a free 127.0.0.1 port. Text bindings come from the process environment
+ * (`fromEnvironment`), so secrets never land in the config file. With `platform`, the Worker also gets Gatehouse's D1
+ * (bench/lib/d1-shim.js over the SQLite file wrangler's local state holds) and its Durable Object classes.
+ */
+export async function serveOnWorkerd(opts: {
+  script: string;
+  bindings?: Record<string, string>;
+  platform?: { configPath: string; stateDir: string; durableObjects: string[] };
+}): Promise<BundleServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-workerd-'));
+  // capnp embeds are read relative to the config file, so the modules are copied beside it.
+  copyFileSync(opts.script, path.join(dir, 'index.js'));
+  copyFileSync(path.join(import.meta.dirname, 'd1-shim.js'), path.join(dir, 'd1-shim.js'));
+  const port = await freePort();
+  const bindings = Object.keys(opts.bindings ?? {}).map((name) => `(name = ${q(name)}, fromEnvironment = ${q(`GH_${name}`)})`);
+  const services = [`(name = "main", worker = .main)`];
+  const extra: string[] = [];
+  let namespaces = '';
+  if (opts.platform) {
+    const doDisk = path.join(dir, 'objects');
+    mkdirSync(doDisk);
+    bindings.push(`(name = "DB", wrapped = (moduleName = "cloudflare-internal:d1-api", innerBindings = [(name = "fetcher", service = "d1")]))`);
+    for (const cls of opts.platform.durableObjects) {
+      const binding = cls.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+      bindings.push(`(name = ${q(binding)}, durableObjectNamespace = ${q(cls)})`);
+    }
+    namespaces = `durableObjectNamespaces = [${opts.platform.durableObjects.map((c) => `(className = ${q(c)}, uniqueKey = ${q(`bench-${c}`)}, enableSql = true)`).join(', ')}],
+  durableObjectStorage = (localDisk = "objects"),`;
+    services.push(`(name = "objects", disk = (path = ${q(doDisk)}, writable = true))`);
+    services.push(`(name = "d1", worker = .d1)`, `(name = "d1-disk", disk = (path = ${q(path.join(opts.platform.stateDir, 'v3', 'd1'))}, writable = true))`);
+    extra.push(`const d1 :Workerd.Worker = (
+  modules = [(name = "d1-shim.js", esModule = embed "d1-shim.js")],
+  compatibilityDate = "2026-11-01",
+  bindings = [(name = "DB_OBJECT", durableObjectNamespace = "D1Database"), (name = "DATABASE_ID", text = ${q(databaseIdOf(opts.platform.configPath))})],
+  durableObjectNamespaces = [(className = "D1Database", uniqueKey = "miniflare-D1DatabaseObject", enableSql = true)],
+  durableObjectStorage = (localDisk = "d1-disk"),
+);`);
+  }
+  const config = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [${services.join(', ')}],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const main :Workerd.Worker = (
+  modules = [(name = "index.js", esModule = embed "index.js")],
+  compatibilityDate = "2026-11-01",
+  bindings = [${bindings.join(', ')}],
+  ${namespaces}
+);
+${extra.join('\n')}
+`;
+  const configPath = path.join(dir, 'config.capnp');
+  writeFileSync(configPath, config);
+  const env = { ...process.env, ...Object.fromEntries(Object.entries(opts.bindings ?? {}).map(([k, v]) => [`GH_${k}`, v])) };
+  const child = spawn(workerdBinary(), ['serve', configPath, '--experimental'], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 20_000) stderr += d.toString();
+  });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    removeDir(dir);
+  };
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForOk(opts.platform ? `${url}/health` : url, 20_000, () => child.exitCode === null);
+  } catch (err) {
+    await stop();
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${stderr}`);
+  }
+  return { url, stop };
+}

@@ -1,7 +1,7 @@
 import { SignJWT, type JWTPayload } from 'jose';
 import { eq } from 'drizzle-orm';
 import { createMultiFernet, type MultiFernet } from '../../lib/fernet.ts';
-import { userClaims, userGroups } from '../../schema/index.ts';
+import { userClaims, userGroups, users } from '../../schema/index.ts';
 import type { Database } from '../db.ts';
 import { buildHasuraClaims } from './claims/hasura.ts';
 import type { PreTokenTriggerSource } from './claims/pretoken.ts';
@@ -42,14 +42,24 @@ async function eventIdOf(familyId: string): Promise<string> {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16] ?? '0', 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Reads a user's groups and decrypts their stored Hasura claims (the built-in pre-token step). */
-async function loadClaimsInputs(ctx: MintContext, userId: string): Promise<{ groups: string[]; stored: Record<string, unknown> | null }> {
-  const [groupRows, claimRow] = await Promise.all([
-    ctx.db.select({ name: userGroups.groupName }).from(userGroups).where(eq(userGroups.userId, userId)),
-    ctx.db.query.userClaims.findFirst({ where: eq(userClaims.userId, userId) }),
+/** A user with what the built-in pre-token step needs: their groups and the encrypted stored claims. */
+export type Subject = { user: User; groups: string[]; claimsCiphertext: string | null };
+
+/** Reads a user, their groups and their encrypted claims in one D1 round trip (a batch). */
+export async function loadSubject(db: Database, userId: string): Promise<Subject | undefined> {
+  const [userRows, groupRows, claimRows] = await db.batch([
+    db.select().from(users).where(eq(users.id, userId)).limit(1),
+    db.select({ name: userGroups.groupName }).from(userGroups).where(eq(userGroups.userId, userId)),
+    db.select({ ciphertext: userClaims.ciphertext }).from(userClaims).where(eq(userClaims.userId, userId)).limit(1),
   ]);
-  const stored = claimRow ? (JSON.parse(await claimsFernet(ctx.env).decryptText(claimRow.ciphertext)) as Record<string, unknown>) : null;
-  return { groups: groupRows.map((g) => g.name).sort(), stored };
+  const user = userRows[0];
+  if (!user) return undefined;
+  return { user, groups: groupRows.map((g) => g.name).sort(), claimsCiphertext: claimRows[0]?.ciphertext ?? null };
+}
+
+/** Decrypts the stored Hasura claims (the built-in pre-token step). */
+async function storedClaims(env: Env, ciphertext: string | null): Promise<Record<string, unknown> | null> {
+  return ciphertext ? (JSON.parse(await claimsFernet(env).decryptText(ciphertext)) as Record<string, unknown>) : null;
 }
 
 /**
@@ -61,6 +71,8 @@ export async function mintUserTokens(
   ctx: MintContext,
   input: {
     user: User;
+    /** The user's groups and claims when the caller already loaded them with `loadSubject`. */
+    subject?: Subject;
     client: AppClient;
     scopes: string[];
     nonce?: string | null;
@@ -72,7 +84,9 @@ export async function mintUserTokens(
 ): Promise<TokenSet> {
   const { user, client, config } = { ...input, config: ctx.config };
   const now = Math.floor(Date.now() / 1000);
-  const [ring, inputs, eventId] = await Promise.all([keyRing(ctx.env.JWT_SIGNING_KEYS), loadClaimsInputs(ctx, user.id), eventIdOf(input.familyId)]);
+  const subject = input.subject ?? (await loadSubject(ctx.db, user.id));
+  const [ring, stored, eventId] = await Promise.all([keyRing(ctx.env.JWT_SIGNING_KEYS), storedClaims(ctx.env, subject?.claimsCiphertext ?? null), eventIdOf(input.familyId)]);
+  const inputs = { groups: subject?.groups ?? [], stored };
   const hasura = buildHasuraClaims({ userId: user.id, stored: inputs.stored, groups: inputs.groups, groupRoleMap: config.groupRoleMap, defaultRole: config.defaultRole });
   const tokenUser = { sub: user.id, username: user.username, email: user.email, emailVerified: user.emailVerified, groups: inputs.groups };
   const authTime = Math.floor(input.authTimeMs / 1000);

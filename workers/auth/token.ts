@@ -6,23 +6,23 @@ import { database, type Database } from '../db.ts';
 import { ClaimsError } from './claims/errors.ts';
 import { authenticateClient } from './client-auth.ts';
 import { authConfig } from './config.ts';
-import { mintClientToken, mintUserTokens, type MintContext, type TokenSet } from './mint.ts';
+import { loadSubject, mintClientToken, mintUserTokens, type MintContext, type Subject, type TokenSet } from './mint.ts';
 import { PreTokenHookFailed } from './pretoken-hook.ts';
 import { OIDC_SCOPES, parseScope, requireAllowedScopes } from './scopes.ts';
 import type { AppClient } from './store/clients.ts';
 import { redeemAuthCode } from './store/codes.ts';
 import { revokeFamily, rotateRefreshToken } from './store/refresh-tokens.ts';
-import { findUserById } from './store/user-lookup.ts';
 import type { User } from './store/users.ts';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 /** A user may receive tokens only while enabled and confirmed. */
-function requireActiveUser(user: User | undefined): User {
-  if (!user || !user.enabled || user.status !== 'CONFIRMED') {
+function requireActiveUser(subject: Subject | undefined): Subject & { user: User } {
+  const user = subject?.user;
+  if (!subject || !user || !user.enabled || user.status !== 'CONFIRMED') {
     throw new OAuthError('invalid_grant', 'The grant is no longer valid.', { internal: user ? `user ${user.id} is ${user.enabled ? user.status : 'disabled'}` : 'user deleted' });
   }
-  return user;
+  return subject;
 }
 
 /** Turns the pre-token step's failures into a clear, closed sign-in failure. */
@@ -61,10 +61,11 @@ async function authorizationCodeGrant(ctx: MintContext, client: AppClient, form:
   } else if (verifier) {
     throw new OAuthError('invalid_grant', 'A code_verifier was sent but the authorization request had no code_challenge.');
   }
-  const user = requireActiveUser(await findUserById(ctx.db, grant.userId));
+  const subject = requireActiveUser(await loadSubject(ctx.db, grant.userId));
   return mintOrFail(() =>
     mintUserTokens(ctx, {
-      user,
+      user: subject.user,
+      subject,
       client,
       scopes: grant.scopes,
       nonce: grant.nonce,
@@ -87,10 +88,11 @@ async function refreshTokenGrant(ctx: MintContext, client: AppClient, form: URLS
   const requested = form.has('scope') ? parseScope(form.get('scope')) : grant.scopes;
   const extra = requested.filter((s) => !grant.scopes.includes(s));
   if (extra.length) throw new OAuthError('invalid_scope', `The refresh token was not granted: ${extra.join(' ')}.`);
-  const user = requireActiveUser(await findUserById(ctx.db, grant.userId));
+  const subject = requireActiveUser(await loadSubject(ctx.db, grant.userId));
   return mintOrFail(() =>
     mintUserTokens(ctx, {
-      user,
+      user: subject.user,
+      subject,
       client,
       scopes: requested,
       authTimeMs: grant.authTime,
