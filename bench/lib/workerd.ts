@@ -67,7 +67,8 @@ export async function serveOnWorkerd(opts: {
   copyFileSync(path.join(import.meta.dirname, 'd1-shim.js'), path.join(dir, 'd1-shim.js'));
   const port = await freePort();
   const bindings = Object.keys(opts.bindings ?? {}).map((name) => `(name = ${q(name)}, fromEnvironment = ${q(`GH_${name}`)})`);
-  const services = [`(name = "main", worker = .main)`];
+  // The Worker may call servers on this machine (an upstream for the gateway benchmark), as under wrangler dev.
+  const services = [`(name = "main", worker = .main)`, `(name = "internet", network = (allow = ["local", "private", "public"]))`];
   const extra: string[] = [];
   let namespaces = '';
   if (opts.platform) {
@@ -98,6 +99,7 @@ const config :Workerd.Config = (
 const main :Workerd.Worker = (
   modules = [(name = "index.js", esModule = embed "index.js")],
   compatibilityDate = "2026-11-01",
+  globalOutbound = "internet",
   bindings = [${bindings.join(', ')}],
   ${namespaces}
 );

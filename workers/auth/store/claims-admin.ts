@@ -1,7 +1,7 @@
 /**
  * Administration of users' Hasura claims, stored as Fernet tokens in `user_claims`: read, replace, set roles, re-encrypt
- * every row under the primary key (MultiFernet rotation), and create-or-update a user imported from the Moped claims table.
- * Runtime-neutral over the drizzle `Database`; the plaintext never reaches storage or the audit log.
+ * every row under the primary key (MultiFernet rotation), and import users with their claims (the Moped table). Runtime-neutral
+ * over the drizzle `Database`; the plaintext never reaches storage or the audit log.
  */
 import { and, asc, eq, gt, inArray, or } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -211,10 +211,8 @@ function* chunks(entries: readonly ImportEntry[]): Generator<ImportEntry[]> {
   if (chunk.length > 0) yield chunk;
 }
 
-const rootMessage = (err: unknown): string => {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(cause);
-};
+/** An error's own message, or its cause's for drizzle's "Failed query: … params: …", whose params may hold ciphertext. */
+const rootMessage = (err: unknown): string => ((e) => (e instanceof Error ? e.message : String(e)))(err instanceof Error && err.cause instanceof Error ? err.cause : err);
 
 /**
  * Creates or updates users imported from another system, keeping each old id as `sub`. A new user gets status

@@ -39,6 +39,7 @@ export type UserSummary = {
   updatedAt: number | null;
 };
 
+// Correlated subqueries name the outer table in full: drizzle renders a lone column of a one-table select unqualified.
 const summaryFields = {
   id: users.id,
   email: users.username,
@@ -46,8 +47,8 @@ const summaryFields = {
   enabled: users.enabled,
   emailVerified: users.emailVerified,
   hasPassword: sql<number>`${users.passwordHash} IS NOT NULL`.as('has_password'),
-  hasClaims: sql<number>`EXISTS (SELECT 1 FROM user_claims c WHERE c.user_id = ${users.id})`.as('has_claims'),
-  groups: sql<string | null>`(SELECT group_concat(g.group_name, ',') FROM (SELECT group_name FROM user_groups WHERE user_id = ${users.id} ORDER BY group_name) g)`.as('group_names'),
+  hasClaims: sql<number>`EXISTS (SELECT 1 FROM user_claims c WHERE c.user_id = "users"."id")`.as('has_claims'),
+  groups: sql<string>`(SELECT json_group_array(g.group_name) FROM (SELECT group_name FROM user_groups WHERE user_id = "users"."id" ORDER BY group_name) g)`.as('group_names'),
   createdAt: users.createdAt,
   updatedAt: users.updatedAt,
 };
@@ -59,7 +60,7 @@ const toSummary = (row: SummaryRow): UserSummary => ({
   ...row,
   hasPassword: Boolean(row.hasPassword),
   hasClaims: Boolean(row.hasClaims),
-  groups: row.groups ? row.groups.split(',') : [],
+  groups: JSON.parse(row.groups) as string[],
 });
 
 /** Users in username order, one page at a time (one query, also over wrangler). */

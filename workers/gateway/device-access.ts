@@ -1,0 +1,43 @@
+import { authzKey, InvalidDeviceAccessToken, openDeviceAccessToken, sealDeviceAccessToken, type DeviceAccess, type DeviceAccessRole } from '../../lib/authz-token.ts';
+import { BearerError } from '../../lib/errors.ts';
+import { gatewayConfig } from './config.ts';
+
+/**
+ * The Authorizer's tokens as the Worker uses them: issued by `POST /api/devices/:deviceId/authorize`, checked by the
+ * device proxy (`/devices/:deviceId/proxy/*`). A token is not re-checked against `device_users`: revoking a user's
+ * access refuses new authorizations at once, and tokens already issued stop working when they expire
+ * (AUTHZ_TOKEN_TTL_SECONDS, 5 minutes by default).
+ */
+
+const keys = new Map<string, Uint8Array>();
+
+function keyOf(env: Env): Uint8Array {
+  let key = keys.get(env.AUTHZ_TOKEN_KEY);
+  if (!key) {
+    key = authzKey(env.AUTHZ_TOKEN_KEY);
+    keys.set(env.AUTHZ_TOKEN_KEY, key);
+  }
+  return key;
+}
+
+/** Issues a device-access token for a user's role on a device; `expiresIn` is in seconds. */
+export async function issueDeviceAccessToken(env: Env, grant: { userId: string; deviceId: string; role: DeviceAccessRole }): Promise<{ token: string; expiresIn: number }> {
+  const ttlSeconds = gatewayConfig(env).authzTokenTtlSeconds;
+  const { token } = await sealDeviceAccessToken(keyOf(env), { ...grant, ttlSeconds });
+  return { token, expiresIn: ttlSeconds };
+}
+
+/**
+ * Verifies a device-access token for the device whose proxy received it (for the device proxy). A refusal is an
+ * RFC 6750 `invalid_token` (401); the precise reason goes to the logs only.
+ */
+export async function verifyDeviceAccessToken(env: Env, token: string, deviceId: string): Promise<DeviceAccess> {
+  try {
+    return await openDeviceAccessToken(keyOf(env), token, deviceId, { clockToleranceSeconds: gatewayConfig(env).clockSkewSeconds });
+  } catch (err) {
+    if (err instanceof InvalidDeviceAccessToken) {
+      throw new BearerError('invalid_token', err.reason === 'expired' ? 'The device access token has expired.' : 'The device access token is not valid for this device.', { internal: err.message });
+    }
+    throw err;
+  }
+}
