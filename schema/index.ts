@@ -21,3 +21,7 @@ export * from './verification-codes.ts';
 export * from './mail-outbox.ts';
 export * from './crl-state.ts';
 export * from './device-jti.ts';
+export * from './federation-states.ts';
+export * from './srp-verifiers.ts';
+export * from './app-client-secrets.ts';
+export * from './auth-challenges.ts';

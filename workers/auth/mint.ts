@@ -1,12 +1,13 @@
 import { SignJWT, type JWTPayload } from 'jose';
 import { eq } from 'drizzle-orm';
 import { createMultiFernet, type MultiFernet } from '../../lib/fernet.ts';
-import { userClaims, userGroups, users } from '../../schema/index.ts';
+import { userClaims, userGroups, userIdentities, users } from '../../schema/index.ts';
 import type { Database } from '../db.ts';
 import { buildHasuraClaims } from './claims/hasura.ts';
 import type { PreTokenTriggerSource } from './claims/pretoken.ts';
 import { buildAccessTokenClaims, buildClientCredentialsAccessClaims, buildIdTokenClaims } from './claims/tokens.ts';
 import type { AuthConfig } from './config.ts';
+import { identitiesClaim, type IdentityLink } from './federation/identities.ts';
 import { keyRing, type SigningKey } from './keys.ts';
 import { hasPreTokenHook, runPreTokenHook } from './pretoken-hook.ts';
 import { issueRefreshToken } from './store/refresh-tokens.ts';
@@ -42,19 +43,20 @@ async function eventIdOf(familyId: string): Promise<string> {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16] ?? '0', 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** A user with what the built-in pre-token step needs: their groups and the encrypted stored claims. */
-export type Subject = { user: User; groups: string[]; claimsCiphertext: string | null };
+/** A user with what the built-in pre-token step needs: their groups, the encrypted stored claims and their federated links. */
+export type Subject = { user: User; groups: string[]; claimsCiphertext: string | null; identities: IdentityLink[] };
 
-/** Reads a user, their groups and their encrypted claims in one D1 round trip (a batch). */
+/** Reads a user, their groups, their encrypted claims and their federated links in one D1 round trip (a batch). */
 export async function loadSubject(db: Database, userId: string): Promise<Subject | undefined> {
-  const [userRows, groupRows, claimRows] = await db.batch([
+  const [userRows, groupRows, claimRows, identityRows] = await db.batch([
     db.select().from(users).where(eq(users.id, userId)).limit(1),
     db.select({ name: userGroups.groupName }).from(userGroups).where(eq(userGroups.userId, userId)),
     db.select({ ciphertext: userClaims.ciphertext }).from(userClaims).where(eq(userClaims.userId, userId)).limit(1),
+    db.select({ provider: userIdentities.provider, subject: userIdentities.subject, createdAt: userIdentities.createdAt }).from(userIdentities).where(eq(userIdentities.userId, userId)),
   ]);
   const user = userRows[0];
   if (!user) return undefined;
-  return { user, groups: groupRows.map((g) => g.name).sort(), claimsCiphertext: claimRows[0]?.ciphertext ?? null };
+  return { user, groups: groupRows.map((g) => g.name).sort(), claimsCiphertext: claimRows[0]?.ciphertext ?? null, identities: identityRows };
 }
 
 /** Decrypts the stored Hasura claims (the built-in pre-token step). */
@@ -96,6 +98,7 @@ export async function mintUserTokens(
     ttl: client.idTokenTtl,
     ids: { jti: crypto.randomUUID(), originJti: input.familyId, eventId },
     ...(input.nonce ? { nonce: input.nonce } : {}),
+    identities: identitiesClaim(subject?.identities ?? []),
   });
   let accessClaims: Record<string, unknown> = buildAccessTokenClaims({
     ...base,

@@ -27,7 +27,7 @@ export function isSecureRequest(url: string): boolean {
 /** The attributes every hosted-page cookie shares. */
 export const cookieBase = (c: Context<AppEnv>): CookieOptions => ({ path: '/', httpOnly: true, secure: isSecureRequest(c.req.url) });
 
-/** A signed-in user with a live session (enabled and CONFIRMED: anyone else cannot get codes). */
+/** A signed-in user with a live session (enabled and CONFIRMED or EXTERNAL_PROVIDER: anyone else cannot get codes). */
 export type ActiveSession = { session: LoginSession; user: User };
 
 /** Starts a login session for a user who just proved their password, and sets the cookie (SameSite=Lax, so the top-level redirect back from a client carries it). */
@@ -54,7 +54,7 @@ export async function currentSession(c: Context<AppEnv>, db: Database, now = Dat
   const session = await findLiveSession(db, id, now);
   if (!session) return undefined;
   const user = await findUserById(db, session.userId);
-  if (!user || !user.enabled || user.status !== 'CONFIRMED') return undefined;
+  if (!user || !user.enabled || (user.status !== 'CONFIRMED' && user.status !== 'EXTERNAL_PROVIDER')) return undefined;
   return { session, user };
 }
 

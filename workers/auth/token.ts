@@ -16,10 +16,10 @@ import type { User } from './store/users.ts';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
-/** A user may receive tokens only while enabled and confirmed. */
+/** A user may receive tokens only while enabled and confirmed (or federated: EXTERNAL_PROVIDER). */
 function requireActiveUser(subject: Subject | undefined): Subject & { user: User } {
   const user = subject?.user;
-  if (!subject || !user || !user.enabled || user.status !== 'CONFIRMED') {
+  if (!subject || !user || !user.enabled || (user.status !== 'CONFIRMED' && user.status !== 'EXTERNAL_PROVIDER')) {
     throw new OAuthError('invalid_grant', 'The grant is no longer valid.', { internal: user ? `user ${user.id} is ${user.enabled ? user.status : 'disabled'}` : 'user deleted' });
   }
   return subject;

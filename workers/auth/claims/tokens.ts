@@ -19,6 +19,16 @@ export interface TokenUser {
   readonly groups: readonly string[];
 }
 
+/** One entry of Cognito's `identities` ID token claim: the user's link to an account at an upstream identity provider. */
+export interface CognitoIdentity {
+  readonly userId: string;
+  readonly providerName: string;
+  readonly providerType: string;
+  readonly issuer: string | null;
+  readonly primary: 'true' | 'false';
+  readonly dateCreated: string;
+}
+
 /** Per-token identifiers: `originJti` is shared by all tokens of one sign-in (and its refreshes), `eventId` by one event. */
 export interface TokenIds {
   readonly jti: string;
@@ -42,6 +52,8 @@ export interface IdTokenInput extends TokenBase {
   readonly nonce?: string;
   readonly hasura: HasuraClaims;
   readonly hasuraFormat: HasuraClaimsFormat;
+  /** The user's federated links (see federation/identities.ts); the claim is left out when there are none. */
+  readonly identities?: readonly CognitoIdentity[];
 }
 
 /** Input of `buildAccessTokenClaims`; `includeHasuraInAccess` is the deployment's choice. */
@@ -79,6 +91,7 @@ export type IdTokenClaims = {
   email_verified: boolean;
   'cognito:username': string;
   'cognito:groups'?: string[];
+  identities?: CognitoIdentity[];
   nonce?: string;
   [HASURA_NAMESPACE]: EncodedHasuraClaims;
 };
@@ -134,6 +147,8 @@ export function buildIdTokenClaims(input: IdTokenInput): IdTokenClaims {
     email_verified: input.user.emailVerified,
     'cognito:username': input.user.username,
     ...groupsClaim(input.user.groups),
+    // Cognito puts `identities` in ID tokens only, and only for users with an upstream link.
+    ...(input.identities && input.identities.length > 0 ? { identities: [...input.identities] } : {}),
     // OpenID Connect Core §3.1.3.6: the nonce appears only when the authorization request carried one.
     ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
     [HASURA_NAMESPACE]: encodeHasuraClaims(input.hasura, input.hasuraFormat),

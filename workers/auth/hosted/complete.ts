@@ -20,10 +20,10 @@ export function errorRedirect(c: Context<AppEnv>, to: { redirectUri: string; sta
 
 /**
  * Issues an authorization code for a signed-in user and redirects to the client (RFC 6749 §4.1.2). Only enabled,
- * CONFIRMED users get codes; `authTime` is when they last entered their password (OIDC `auth_time`).
+ * CONFIRMED (or federated, EXTERNAL_PROVIDER) users get codes; `authTime` is when they last signed in (OIDC `auth_time`).
  */
 export async function issueCodeRedirect(c: Context<AppEnv>, db: Database, request: AuthorizeRequest, user: User, authTime: number): Promise<Response> {
-  if (!user.enabled || user.status !== 'CONFIRMED') throw new Error('issueCodeRedirect called for a user who may not sign in');
+  if (!user.enabled || (user.status !== 'CONFIRMED' && user.status !== 'EXTERNAL_PROVIDER')) throw new Error('issueCodeRedirect called for a user who may not sign in');
   const code = await issueAuthCode(db, {
     clientId: request.clientId,
     userId: user.id,

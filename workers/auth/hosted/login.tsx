@@ -3,6 +3,8 @@ import type { AppEnv } from '../../app-env.ts';
 import { database } from '../../db.ts';
 import { authConfig } from '../config.ts';
 import { csrfToken } from '../csrf.ts';
+import { ProviderLinks } from '../federation/buttons.tsx';
+import { identityProviders, type IdentityProvider } from '../federation/config.ts';
 import { startSession } from '../session.ts';
 import { signIn } from '../signin.ts';
 import { issueCodeRedirect, openCarriedRequest, targetsOf, type CarriedRequest } from './complete.ts';
@@ -22,8 +24,11 @@ type LoginProps = {
   email?: string | undefined;
   notice?: string | undefined;
   error?: string | undefined;
+  /** Why a "Sign in with …" attempt failed; shown above the links, not tied to the password fields. */
+  providerError?: string | undefined;
   fields?: { email?: string | undefined; password?: string | undefined };
   signupEnabled: boolean;
+  providers: readonly IdentityProvider[];
 };
 
 function LoginPage(p: LoginProps) {
@@ -32,6 +37,8 @@ function LoginPage(p: LoginProps) {
     <Layout title="Sign in">
       {p.error ? <Alert kind="error" id="form-error">{p.error}</Alert> : null}
       {p.notice ? <Alert kind="info">{p.notice}</Alert> : null}
+      {p.providerError ? <Alert kind="error" id="provider-error">{p.providerError}</Alert> : null}
+      <ProviderLinks providers={p.providers} request={p.request} />
       <form method="post" action="/login">
         <HiddenState csrf={p.csrf} request={p.request} />
         <Field name="email" label="Email address" type="email" autocomplete="username" value={p.email} error={p.fields?.email} describedBy={formError} autofocus={!p.email} />
@@ -46,8 +53,9 @@ function LoginPage(p: LoginProps) {
   );
 }
 
-async function renderLogin(c: Context<AppEnv>, carried: CarriedRequest | undefined, p: Omit<LoginProps, 'csrf' | 'request' | 'signupEnabled'>, opts: RenderOptions = {}) {
-  const props = { ...p, csrf: await csrfToken(c), request: carried?.sealed, signupEnabled: authConfig(c.env).signupEnabled };
+/** Renders the sign-in page (with a "Sign in with …" link per configured identity provider) for a carried request, if any. */
+export async function renderLogin(c: Context<AppEnv>, carried: CarriedRequest | undefined, p: Omit<LoginProps, 'csrf' | 'request' | 'signupEnabled' | 'providers'>, opts: RenderOptions = {}) {
+  const props = { ...p, csrf: await csrfToken(c), request: carried?.sealed, signupEnabled: authConfig(c.env).signupEnabled, providers: identityProviders(c.env) };
   return render(c, <LoginPage {...props} />, { ...opts, formTargets: targetsOf(carried) });
 }
 
