@@ -79,7 +79,7 @@ export const clientCommands: Record<string, Command> = {
       const given = settings(values);
       if (given.name === undefined) throw new CliError('client create needs --name NAME');
       const id = str(values, 'id');
-      const { client, secret } = await registerClient(ctx.db, { ...given, name: given.name, confidential: !flag(values, 'public'), ...(id ? { id } : {}) }, ctx.by);
+      const { client, secret } = await registerClient(ctx.db, { ...given, name: given.name, confidential: !flag(values, 'public'), ...(id ? { id } : {}) }, ctx.by, ctx.maybeFernet());
       ctx.out.result({ client: view(client), clientSecret: secret }, () => [...details(client), ...(secret ? ['', ...secretLines(secret)] : [])]);
     },
   },
@@ -125,7 +125,7 @@ export const clientCommands: Record<string, Command> = {
     usage: 'client rotate-secret CLIENT_ID',
     args: ['CLIENT_ID'],
     run: async (ctx, _values, [id = '']) => {
-      const { client, secret } = await rotateClientSecret(ctx.db, id, ctx.by);
+      const { client, secret } = await rotateClientSecret(ctx.db, id, ctx.by, ctx.maybeFernet());
       ctx.out.result({ clientId: client.id, clientSecret: secret }, () => [`client_id:     ${client.id}`, ...secretLines(secret)]);
     },
   },

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createMultiFernet, type MultiFernet } from '../../lib/fernet.ts';
 import { importUsers, type ImportEntry } from '../../workers/auth/store/claims-admin.ts';
 import { CliError, EXIT, flag, str, table, type Command } from './cli.ts';
+import { cognitoImportCommand } from './cognito-import.ts';
 import { decodeMopedItem, parseDynamoExport, type ItemFailure } from './moped-export.ts';
 
 /** The old key ring from --old-key KEY[,KEY…] or --old-key-file PATH (which keeps the key out of the process list). */
@@ -29,6 +30,7 @@ type Counts = { imported: number; updated: number; skipped: number; failed: numb
 
 /** The `import` command group. */
 export const importCommands: Record<string, Command> = {
+  cognito: cognitoImportCommand,
   moped: {
     summary: 'import a DynamoDB JSON export of the Moped claims table (aws dynamodb scan output, or S3 export lines); idempotent',
     usage: 'import moped FILE [FILE…] (--old-key KEY | --old-key-file PATH) [--dry-run]',

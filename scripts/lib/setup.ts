@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createMultiFernet } from '../../lib/fernet.ts';
+import { storeClientSecret } from '../../workers/auth/cognito/app-client.ts';
 import { createAppClient, findAppClient } from '../../workers/auth/store/clients.ts';
 import { createUser, findUserByUsername } from '../../workers/auth/store/users.ts';
 import { database } from '../../workers/db.ts';
@@ -91,6 +92,8 @@ async function seedDemo(o: { configPath: string; devVarsPath: string; stateDir: 
         logoutUris: ['http://localhost:3000/', 'http://127.0.0.1:3000/'],
         grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
       });
+      // Kept encrypted as well, so the Cognito API can check SECRET_HASH for this client.
+      if (secret) await storeClientSecret(db, createMultiFernet(o.fernetKeys), DEMO_CLIENT_ID, secret);
       o.log(`  created app client  client_id=${DEMO_CLIENT_ID}  client_secret=${secret}  (shown once)`);
       seeded.push('client');
     }

@@ -1,3 +1,4 @@
+import { afterPasswordSet } from '../cognito/password-hooks.ts';
 import { Hono, type Context } from 'hono';
 import { hashPassword } from '../../../lib/password.ts';
 import type { AppEnv } from '../../app-env.ts';
@@ -126,6 +127,7 @@ export const forgotPassword = new Hono<AppEnv>()
     const ok = user !== undefined && user.enabled && user.status !== 'EXTERNAL_PROVIDER' && (await consumeVerificationCode(db, user.id, 'reset', code));
     if (!user || !ok) return renderReset(c, { request, email: email.email, error: INVALID_CODE }, { status: 400 });
     await resetPassword(db, user.id, await hashPassword(form.password ?? ''));
+    await afterPasswordSet(c.env, db, user, form.password ?? '', c.get('log'));
     // A reset is what people do when they fear someone else knows the password: end every existing sign-in.
     await revokeUserFamilies(db, user.id, 'signed_out');
     await revokeUserSessions(db, user.id);

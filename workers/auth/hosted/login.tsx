@@ -6,6 +6,8 @@ import { csrfToken } from '../csrf.ts';
 import { ProviderLinks } from '../federation/buttons.tsx';
 import { identityProviders, type IdentityProvider } from '../federation/config.ts';
 import { startSession } from '../session.ts';
+import { migrateBeforeSignIn } from '../cognito/lazy-migration.ts';
+import { afterPasswordSignIn } from '../cognito/password-hooks.ts';
 import { signIn } from '../signin.ts';
 import { issueCodeRedirect, openCarriedRequest, targetsOf, type CarriedRequest } from './complete.ts';
 import { renderConfirm, sendSignupCode } from './confirm.tsx';
@@ -87,7 +89,10 @@ export const login = new Hono<AppEnv>()
     }
 
     const config = authConfig(c.env);
-    const outcome = await signIn(db, config, { email, password, ip: c.req.header('CF-Connecting-IP') });
+    const ip = c.req.header('CF-Connecting-IP');
+    // Lazy migration (when configured) creates an unknown user from the old Cognito pool before the local check.
+    await migrateBeforeSignIn(c.env, db, c.get('log'), { username: email, password, ip });
+    const outcome = await signIn(db, config, { email, password, ip });
     switch (outcome.kind) {
       case 'failed':
         c.get('log').info('sign-in failed', { reason: outcome.reason });
@@ -96,10 +101,13 @@ export const login = new Hono<AppEnv>()
         await sendSignupCode(c, db, outcome.user);
         return renderConfirm(c, { request: carried?.sealed, email: outcome.user.email, notice: 'Confirm your email address before you sign in: enter the code we emailed you.' });
       case 'new_password_required':
+        await afterPasswordSignIn(c.env, db, outcome.user, password, c.get('log'));
         return renderNewPassword(c, carried, outcome.user);
       case 'reset_required':
         return c.redirect(pageHref('/forgot-password', carried?.sealed, { notice: 'reset_required' }), 303);
       case 'ok': {
+        // Keeps an SRP verifier for the Cognito API's USER_SRP_AUTH in step with the password.
+        await afterPasswordSignIn(c.env, db, outcome.user, password, c.get('log'));
         const session = await startSession(c, db, outcome.user);
         c.get('log').info('signed in', { userId: outcome.user.id, clientId: carried?.client.id });
         if (carried) return issueCodeRedirect(c, db, carried.request, outcome.user, session.authTime);

@@ -1,3 +1,4 @@
+import { afterPasswordSet } from '../cognito/password-hooks.ts';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { sha256Hex, timingSafeEqual } from '../../../lib/encoding.ts';
@@ -69,6 +70,7 @@ export const newPassword = new Hono<AppEnv>().post('/new-password', async (c) =>
   if (errors.password || errors.confirm) return renderNewPassword(c, carried, user, errors);
   const updated = await completeNewPassword(db, user.id, oldHash, await hashPassword(form.password ?? ''));
   if (!updated || !updated.enabled) return errorPage(c, 400, 'expired_request');
+  await afterPasswordSet(c.env, db, updated, form.password ?? '', c.get('log'));
   const session = await startSession(c, db, updated);
   if (carried) return issueCodeRedirect(c, db, carried.request, updated, session.authTime);
   return renderSignedIn(c, updated);

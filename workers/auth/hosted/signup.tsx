@@ -8,6 +8,7 @@ import { csrfToken } from '../csrf.ts';
 import { alreadyRegisteredMail } from '../mail/messages.ts';
 import { mailSender } from '../mail/sender.ts';
 import { replaceUnconfirmedPassword } from '../store/user-auth.ts';
+import { afterPasswordSet } from '../cognito/password-hooks.ts';
 import { createUser, findUserByUsername, type User } from '../store/users.ts';
 import { openCarriedRequest } from './complete.ts';
 import { renderConfirm, sendSignupCode } from './confirm.tsx';
@@ -68,12 +69,18 @@ async function register(c: Context<AppEnv>, db: Database, email: string, passwor
       // A parallel sign-up of the same address won the unique index: carry on as for an existing account.
       if (!(await findUserByUsername(db, email))) throw err;
     }
-    if (user) return sendSignupCode(c, db, user);
+    if (user) {
+      await afterPasswordSet(c.env, db, user, password, c.get('log'));
+      return sendSignupCode(c, db, user);
+    }
   }
   const current = existing ?? (await findUserByUsername(db, email));
   const hash = await hashPassword(password);
   if (!current) return;
-  if (current.status === 'UNCONFIRMED' && (await replaceUnconfirmedPassword(db, current.id, hash))) return sendSignupCode(c, db, current);
+  if (current.status === 'UNCONFIRMED' && (await replaceUnconfirmedPassword(db, current.id, hash))) {
+    await afterPasswordSet(c.env, db, current, password, c.get('log'));
+    return sendSignupCode(c, db, current);
+  }
   await mailSender(c.env, db).send(alreadyRegisteredMail(current.email));
 }
 

@@ -3,6 +3,8 @@
  * over the drizzle `Database`, so the operator CLI (local D1 or wrangler) and the Worker's admin API share one implementation.
  * Every change is written with its `audit_log` row in the same D1 batch.
  */
+import type { MultiFernet } from '../../../lib/fernet.ts';
+import { storeClientSecret } from '../cognito/app-client.ts';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { randomToken, sha256Hex } from '../../../lib/encoding.ts';
@@ -94,7 +96,13 @@ export async function getClient(db: Database, id: string): Promise<AppClient> {
 }
 
 /** Registers a client; a confidential client's secret is returned once and stored only as SHA-256. */
-export async function registerClient(db: Database, input: ClientSettingsInput & { id?: string }, by: AdminActor): Promise<{ client: AppClient; secret: string | null }> {
+export async function registerClient(
+  db: Database,
+  input: ClientSettingsInput & { id?: string },
+  by: AdminActor,
+  /** When given, an encrypted copy of the secret is kept for the Cognito API's SECRET_HASH. */
+  fernet?: MultiFernet | null,
+): Promise<{ client: AppClient; secret: string | null }> {
   const parsed = clientSettingsSchema.safeParse(input);
   if (!parsed.success) throw invalid('client settings', parsed.error);
   const { confidential, ...settings } = parsed.data;
@@ -107,6 +115,7 @@ export async function registerClient(db: Database, input: ClientSettingsInput & 
   ]);
   const [client] = rows;
   if (!client) throw new Error('insert returned no row');
+  if (secret && fernet) await storeClientSecret(db, fernet, client.id, secret);
   return { client, secret };
 }
 
@@ -127,7 +136,7 @@ export async function updateClient(db: Database, id: string, patch: ClientUpdate
 }
 
 /** Replaces a confidential client's secret; the new one is returned once and the old one stops working at once. */
-export async function rotateClientSecret(db: Database, id: string, by: AdminActor): Promise<{ client: AppClient; secret: string }> {
+export async function rotateClientSecret(db: Database, id: string, by: AdminActor, fernet?: MultiFernet | null): Promise<{ client: AppClient; secret: string }> {
   const current = await getClient(db, id);
   if (current.secretHash === null) {
     throw new Problem(409, 'Conflict', { detail: `app client ${id} is public: it has no secret to rotate`, type: 'urn:gatehouse:problem:conflict' });
@@ -139,6 +148,7 @@ export async function rotateClientSecret(db: Database, id: string, by: AdminActo
   ]);
   const [client] = rows;
   if (!client) throw notFound(`no app client ${id}`);
+  if (fernet) await storeClientSecret(db, fernet, client.id, secret);
   return { client, secret };
 }
 
