@@ -42,7 +42,9 @@ export default defineConfig(async () => {
             globalSetup: ['./test/e2e/global-setup.ts'],
             testTimeout: 60_000,
             hookTimeout: 120_000,
-            fileParallelism: false,
+            // Files run two at a time: many wait on servers and child processes they start, and each seeds its own data.
+            fileParallelism: true,
+            maxWorkers: 2,
           },
         },
       ],
