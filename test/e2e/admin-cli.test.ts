@@ -162,15 +162,20 @@ describe('user commands', () => {
   }, 60_000);
 
   it('answers bad input with a one-line error and a non-zero exit', async () => {
-    const [badEmail, weak, ghost, ghostRoles, noRoles, duplicate, usage] = await Promise.all([
-      admin(['user', 'create', '--email', 'not-an-email']),
-      admin(['user', 'create', '--email', 'weak@example.com', '--password', 'password123']),
-      admin(['user', 'show', 'ghost@example.com']),
-      admin(['user', 'set-roles', 'ghost@example.com', '--roles', 'user']),
-      admin(['user', 'set-roles', 'temp@example.com']),
-      admin(['user', 'create', '--email', 'temp@example.com']),
-      admin(['user', 'show']),
-    ]);
+    // One at a time: several CLI processes opening the same local SQLite file at once can contend for its lock.
+    const runs: Run[] = [];
+    for (const args of [
+      ['user', 'create', '--email', 'not-an-email'],
+      ['user', 'create', '--email', 'weak@example.com', '--password', 'password123'],
+      ['user', 'show', 'ghost@example.com'],
+      ['user', 'set-roles', 'ghost@example.com', '--roles', 'user'],
+      ['user', 'set-roles', 'temp@example.com'],
+      ['user', 'create', '--email', 'temp@example.com'],
+      ['user', 'show'],
+    ]) {
+      runs.push(await admin(args));
+    }
+    const [badEmail, weak, ghost, ghostRoles, noRoles, duplicate, usage] = runs as [Run, Run, Run, Run, Run, Run, Run];
     expectError(badEmail, 2, 'invalid email: email: is not a valid email address');
     expectError(weak, 2, /^admin: weak password: This password is too common/);
     expectError(ghost, 3, 'no user ghost@example.com');
