@@ -42,9 +42,9 @@ export default defineConfig(async () => {
             globalSetup: ['./test/e2e/global-setup.ts'],
             testTimeout: 60_000,
             hookTimeout: 120_000,
-            // Files run two at a time: many wait on servers and child processes they start, and each seeds its own data.
-            fileParallelism: true,
-            maxWorkers: 2,
+            // One file at a time: the operator-CLI tests spawn many processes, and on two cores running them beside the
+            // server-starting files made both time out under load.
+            fileParallelism: false,
           },
         },
       ],
