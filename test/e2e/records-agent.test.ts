@@ -14,7 +14,6 @@ import { openLocalD1 } from '../../scripts/lib/local-d1.ts';
 import { freePort, startLocalServer, type LocalServer } from '../../scripts/lib/local-server.ts';
 import { createUser } from '../../workers/auth/store/users.ts';
 import { database } from '../../workers/db.ts';
-import { assignDeviceToOrg } from '../../workers/orgs/device-store.ts';
 import { ROOT } from './fixtures.ts';
 import { agent, api, orgKeyPairs, userToken } from './records-harness.ts';
 
@@ -65,17 +64,14 @@ describe('an organisation device sending encrypted events with the agent', () =>
     keys = await orgKeyPairs();
     const put = await api(server.url, token, `/api/orgs/${orgId}/keys`, { method: 'PUT', body: { encryptionKey: keys.encryptionKey, signingKey: keys.signingKey } });
     expect(put.status).toBe(200);
-    const otp = await fetch(`${server.url}/admin/api/otp`, { method: 'POST', headers: { Authorization: `PROV-ADMIN ${server.secrets.PROV_ADMIN_API_KEY}`, 'Content-Type': 'application/json' }, body: '{}' });
+    // An OTP issued for the organisation: the device it enrols joins the organisation.
+    const otp = await fetch(`${server.url}/admin/api/otp`, { method: 'POST', headers: { Authorization: `PROV-ADMIN ${server.secrets.PROV_ADMIN_API_KEY}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ orgId }) });
+    expect(otp.status).toBe(201);
     const enrolled = await agent('enroll', '--url', server.url, '--otp', ((await otp.json()) as { otp: string }).otp, '--state-dir', stateDir);
     expect(enrolled.code, enrolled.stderr).toBe(0);
     deviceId = enrolled.stdout.trim();
-    // What enrolment with an OTP issued for the organisation will do once OTPs carry the orgId.
-    const local = await openLocalD1({ configPath: path.join(ROOT, 'wrangler.toml'), stateDir: server.stateDir });
-    try {
-      expect(await assignDeviceToOrg(database(local.db), deviceId, orgId, { actor: 'prov-admin' })).toBe('assigned');
-    } finally {
-      await local.dispose();
-    }
+    const device = await api<{ id: string; role: string }>(server.url, token, `/api/devices/${deviceId}`);
+    expect(device.body).toMatchObject({ id: deviceId, role: 'admin' });
   });
 
   it('sends an event the organisation can decrypt; the platform stores only the JWE', async () => {
