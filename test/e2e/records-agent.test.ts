@@ -47,11 +47,10 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Every file of the server's local D1 (database, WAL and journal), as bytes. */
-function d1Files(): Buffer[] {
-  const root = path.join(server.stateDir, 'v3', 'd1');
+/** Every file under a directory, recursively, with its bytes. */
+function filesUnder(root: string): { file: string; bytes: Buffer }[] {
   const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
-  return walk(root).map((f) => readFileSync(f));
+  return walk(root).map((file) => ({ file, bytes: readFileSync(file) }));
 }
 
 const records = async () => (await api<{ records: RecordView[] }>(server.url, token, `/api/orgs/${orgId}/records?limit=500`)).body.records;
@@ -112,11 +111,15 @@ describe('an organisation device sending encrypted events with the agent', () =>
   });
 
   it('never holds the plaintext: the marker is nowhere in the D1 files, while the clear metadata is', async () => {
-    const files = d1Files();
-    expect(files.length).toBeGreaterThan(0);
-    expect(files.some((b) => b.includes('fixed-id-1'))).toBe(true);
-    expect(files.some((b) => b.includes(keys.encKid))).toBe(true);
-    for (const bytes of files) expect(bytes.includes(MARKER)).toBe(false);
+    // The local D1 database (with its WAL and journal) holds the clear metadata…
+    const d1 = filesUnder(path.join(server.stateDir, 'v3', 'd1'));
+    expect(d1.filter((f) => f.file.endsWith('.sqlite')).length).toBeGreaterThan(0);
+    expect(d1.some((f) => f.bytes.includes('fixed-id-1'))).toBe(true);
+    expect(d1.some((f) => f.bytes.includes(keys.encKid))).toBe(true);
+    // …and nothing anywhere in the server's state directory (D1, Durable Objects, caches) holds the plaintext.
+    const everything = filesUnder(server.stateDir);
+    expect(everything.length).toBeGreaterThanOrEqual(d1.length);
+    expect(everything.filter((f) => f.bytes.includes(MARKER)).map((f) => f.file)).toEqual([]);
     expect(existsSync(path.join(stateDir, 'spool', 'rejected'))).toBe(false);
   });
 });
