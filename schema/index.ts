@@ -25,3 +25,6 @@ export * from './federation-states.ts';
 export * from './srp-verifiers.ts';
 export * from './app-client-secrets.ts';
 export * from './auth-challenges.ts';
+export * from './organisations.ts';
+export * from './device-orgs.ts';
+export * from './records.ts';

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { api } from './api/index.ts';
 import type { AppEnv } from './app-env.ts';
 import { auth } from './auth/index.ts';
+import { deviceApi } from './device-api/index.ts';
 import { devices } from './devices/index.ts';
 import { notFound, onError } from './errors.ts';
 import { gateway } from './gateway/index.ts';
@@ -30,6 +31,7 @@ export const app = new Hono<AppEnv>()
   .route('/', api)
   .route('/', provisioning)
   .route('/', devices)
+  .route('/', deviceApi)
   .route('/', notifications)
   .notFound(notFound)
   .onError(onError);

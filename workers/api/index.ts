@@ -1,5 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { deviceEventsApi } from '../device-api/user-events.ts';
+import { orgs } from '../orgs/index.ts';
 import { adminUsers } from './admin-users.ts';
 import { devices } from './devices.ts';
 import { me } from './me.ts';
@@ -13,4 +15,6 @@ export const api = new Hono<AppEnv>()
   .route('/', openapi)
   .route('/api/users/me', me)
   .route('/api/devices', devices)
-  .route('/api/admin/users', adminUsers);
+  .route('/api/admin/users', adminUsers)
+  .route('/api/devices', deviceEventsApi)
+  .route('/api/orgs', orgs);

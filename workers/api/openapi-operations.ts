@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { recordPage } from '../../lib/records/view.ts';
+import * as o from '../orgs/schemas.ts';
 import * as s from './schemas.ts';
 
 /**
@@ -15,7 +17,7 @@ export type OperationSpec = {
   path: string;
   operationId: string;
   summary: string;
-  tag: 'profile' | 'devices' | 'sharing' | 'authorizer' | 'user management' | 'meta';
+  tag: 'profile' | 'devices' | 'sharing' | 'authorizer' | 'user management' | 'organisations' | 'records' | 'meta';
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: keyof typeof components;
@@ -41,6 +43,18 @@ export const components = {
   CreateUser: { schema: s.createUserBody, io: 'input' },
   CreatedUser: { schema: s.createdUser, io: 'output' },
   UpdateUser: { schema: s.updateUserBody, io: 'input' },
+  Org: { schema: o.orgSchema, io: 'output' },
+  OrgList: { schema: o.orgList, io: 'output' },
+  CreateOrg: { schema: o.createOrgBody, io: 'input' },
+  OrgPatch: { schema: o.orgPatch, io: 'input' },
+  OrgMember: { schema: o.orgMemberSchema, io: 'output' },
+  OrgMemberList: { schema: o.orgMemberList, io: 'output' },
+  OrgGrant: { schema: o.orgGrantBody, io: 'input' },
+  OrgKeys: { schema: o.orgKeys, io: 'output' },
+  PutOrgKeys: { schema: o.putKeysBody, io: 'input' },
+  RecordPage: { schema: recordPage, io: 'output' },
+  AppendRecord: { schema: o.appendRecordBody, io: 'input' },
+  AppendedRecord: { schema: o.appendRecordResponse, io: 'output' },
   Problem: { schema: s.problemSchema, io: 'output' },
 } as const satisfies Record<string, { schema: z.ZodType; io: 'input' | 'output' }>;
 
@@ -70,4 +84,22 @@ export const operations: OperationSpec[] = [
   { method: 'get', path: '/api/admin/users/:id', operationId: 'getUser', summary: 'One user (admin role)', tag: 'user management', params: s.userParams, responses: ok('The user', 'AdminUser'), errors: [403, 404] },
   { method: 'put', path: '/api/admin/users/:id', operationId: 'updateUser', summary: 'Change roles (rewrites the encrypted claims), enable or disable (admin role)', tag: 'user management', params: s.userParams, body: 'UpdateUser', responses: ok('The user', 'AdminUser'), errors: [403, 404, 409] },
   { method: 'delete', path: '/api/admin/users/:id', operationId: 'deleteUser', summary: 'Delete a user: login, claims, federated links; sessions revoked; audit kept (admin role)', tag: 'user management', params: s.userParams, responses: { 204: { description: 'Deleted' } }, errors: [403, 404, 409] },
+  { method: 'get', path: '/api/devices/:deviceId/events', operationId: 'listDeviceEvents', summary: 'Plain-JSON events of a device that belongs to no organisation, oldest first after a cursor (any role)', tag: 'devices', params: s.deviceParams, query: o.recordsQuery, responses: ok('One page of events', 'RecordPage'), errors: [404] },
+  { method: 'post', path: '/api/orgs', operationId: 'createOrg', summary: 'Create an organisation; the caller becomes its owner', tag: 'organisations', body: 'CreateOrg', responses: { 201: { description: 'Created', schema: 'Org' } } },
+  { method: 'get', path: '/api/orgs', operationId: 'listOrgs', summary: 'Organisations the caller belongs to, with their role', tag: 'organisations', query: o.orgPageQuery, responses: ok('One page of organisations', 'OrgList') },
+  { method: 'get', path: '/api/orgs/:orgId', operationId: 'getOrg', summary: 'One organisation with its public keys (members)', tag: 'organisations', params: o.orgParams, responses: ok('The organisation', 'Org'), errors: [404] },
+  { method: 'patch', path: '/api/orgs/:orgId', operationId: 'updateOrg', summary: 'Rename an organisation or replace its device settings (admin, owner)', tag: 'organisations', params: o.orgParams, body: 'OrgPatch', responses: ok('The organisation', 'Org'), errors: [403, 404] },
+  { method: 'get', path: '/api/orgs/:orgId/members', operationId: 'listOrgMembers', summary: 'Members and their roles (members)', tag: 'organisations', params: o.orgParams, responses: ok('The members', 'OrgMemberList'), errors: [404] },
+  {
+    method: 'put', path: '/api/orgs/:orgId/members/:userId', operationId: 'grantOrgRole', summary: 'Add a member or change a role, at most your own; role owner transfers ownership (the owner becomes admin)', tag: 'organisations',
+    params: o.orgMemberParams, body: 'OrgGrant', responses: { 200: { description: 'Role changed', schema: 'OrgMember' }, 201: { description: 'Member added', schema: 'OrgMember' } }, errors: [403, 404, 409],
+  },
+  { method: 'delete', path: '/api/orgs/:orgId/members/:userId', operationId: 'removeOrgMember', summary: 'Remove a member (or leave); the owner cannot be removed; their streams are closed', tag: 'organisations', params: o.orgMemberParams, responses: { 204: { description: 'Removed' } }, errors: [403, 404, 409] },
+  { method: 'put', path: '/api/orgs/:orgId/keys', operationId: 'putOrgKeys', summary: 'Register the PUBLIC encryption (EC P-256) and/or signing (Ed25519, P-256) key; the previous key of each use is retired, never deleted (admin, owner)', tag: 'organisations', params: o.orgParams, body: 'PutOrgKeys', responses: ok('Every key of the organisation', 'OrgKeys'), errors: [403, 404, 409] },
+  { method: 'get', path: '/api/orgs/:orgId/records', operationId: 'listRecords', summary: 'The organisation’s log (device events and signed records), oldest first after an opaque cursor (members)', tag: 'records', params: o.orgParams, query: o.recordsQuery, responses: ok('One page of the log', 'RecordPage'), errors: [404] },
+  {
+    method: 'post', path: '/api/orgs/:orgId/records', operationId: 'appendRecord', summary: 'Append a record signed with the organisation’s active signing key (detached JWS over the canonical record); idempotent by id (members)', tag: 'records',
+    params: o.orgParams, body: 'AppendRecord', responses: { 200: { description: 'Already in the log (same id and signature)', schema: 'AppendedRecord' }, 201: { description: 'Appended', schema: 'AppendedRecord' } }, errors: [404, 409, 413, 422],
+  },
+  { method: 'get', path: '/api/orgs/:orgId/records/stream', operationId: 'streamRecords', summary: 'WebSocket: replays the log after the cursor, sends caught_up, then pushes new entries live (members)', tag: 'records', params: o.orgParams, query: o.streamQuery, responses: { 101: { description: 'Switching to a WebSocket; frames are JSON (record, caught_up, pong, error)' } }, errors: [404, 426] },
 ];

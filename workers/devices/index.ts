@@ -1,5 +1,12 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { claimRoutes } from './claim.ts';
+import { connect } from './connect.ts';
+import { deviceProxy } from './proxy.ts';
 
-/** The devices sub-app; its routes are listed in ARCHITECTURE.md's route map. */
-export const devices = new Hono<AppEnv>();
+/**
+ * The device-facing edge: the agent's tunnel (`GET /devices/connect`) and the device proxy
+ * (`ANY /devices/:deviceId/proxy/*`), both served by the device's DeviceTunnel Durable Object. `POST /api/devices/claim`
+ * is mounted here until workers/api mounts `claimRoutes` itself.
+ */
+export const devices = new Hono<AppEnv>().route('/', connect).route('/', deviceProxy).route('/', claimRoutes);

@@ -1,0 +1,111 @@
+import { MAX_DATA_PAYLOAD, type TunnelStream } from '../../lib/tunnel/index.ts';
+
+/**
+ * Body plumbing for proxied streams, both directions, with the flow control of docs/tunnel-protocol.md §6:
+ * - the request body is read only as fast as the agent grants credit, in DATA frames cut to the credit;
+ * - the response body is a pull stream: credit goes back to the agent only as the client reads, so what the object
+ *   holds per stream never exceeds its receive window and a slow client slows only its own stream.
+ */
+
+/** A one-shot signal that a waiting pump may continue (new credit, or the stream ended). */
+export function createWakeup() {
+  let wake: (() => void) | undefined;
+  return {
+    /** Resolves at the next `fire`. */
+    wait: () => new Promise<void>((resolve) => (wake = resolve)),
+    fire() {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    },
+  };
+}
+
+/** Sends a request body as DATA frames under the stream's send credit, then END; resolves false when it stopped early. */
+export async function pumpBody(
+  body: ReadableStream<Uint8Array>,
+  stream: TunnelStream,
+  io: { send: (data: Uint8Array) => boolean; end: () => boolean; gone: () => boolean; credit: () => Promise<void> },
+): Promise<boolean> {
+  const reader = body.getReader();
+  const stop = async () => {
+    await reader.cancel().catch(() => undefined);
+    return false;
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    let offset = 0;
+    while (offset < value.byteLength) {
+      if (io.gone()) return stop();
+      const credit = stream.flow.sendCredit();
+      if (credit === 0) {
+        await io.credit();
+        continue;
+      }
+      const n = Math.min(credit, MAX_DATA_PAYLOAD, value.byteLength - offset);
+      if (!io.send(value.subarray(offset, offset + n))) return stop();
+      offset += n;
+    }
+  }
+  return io.gone() ? false : io.end();
+}
+
+/** The response body of one stream, fed with the agent's DATA and read by the client. */
+export type BodySink = ReturnType<typeof createBodySink>;
+
+/**
+ * A ReadableStream (high-water mark 0: nothing is pulled ahead of the client) fed by `push`; `drained(n)` runs as the
+ * client takes n bytes, and `cancelled` when the client goes away.
+ */
+export function createBodySink(hooks: { drained: (bytes: number) => void; cancelled: () => void }) {
+  const queue: Uint8Array[] = [];
+  const more = createWakeup();
+  let ended = false;
+  let failed = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const readable = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+      },
+      async pull(c) {
+        while (queue.length === 0 && !ended && !failed) await more.wait();
+        if (failed) return;
+        const chunk = queue.shift();
+        if (chunk) {
+          c.enqueue(chunk);
+          hooks.drained(chunk.byteLength);
+        } else c.close();
+      },
+      cancel() {
+        if (ended || failed) return;
+        failed = true;
+        hooks.cancelled();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return {
+    readable,
+    /** Queues a DATA payload (a view into the received message, which nothing else reuses). */
+    push(data: Uint8Array) {
+      if (ended || failed || data.byteLength === 0) return;
+      queue.push(data);
+      more.fire();
+    },
+    /** The agent sent END: the client gets what is queued, then the end of the body. */
+    end() {
+      ended = true;
+      more.fire();
+    },
+    /** The stream broke before END: the client's body errors at once (an aborted response, not a short one). */
+    fail(reason: string) {
+      if (ended || failed) return;
+      failed = true;
+      queue.length = 0;
+      controller.error(new Error(reason));
+      more.fire();
+    },
+  };
+}

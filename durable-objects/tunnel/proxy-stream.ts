@@ -1,0 +1,143 @@
+import { Problem } from '../../lib/errors.ts';
+import { ErrorCode, type RequestHead, type ResponseHead, type StreamFrame, type TunnelStream } from '../../lib/tunnel/index.ts';
+import { problemResponse } from '../../workers/errors.ts';
+import { createBodySink, createWakeup, pumpBody } from './body.ts';
+import type { Connection, StreamEvents } from './connection.ts';
+import { bridgeWebSocket } from './websocket-bridge.ts';
+
+/**
+ * One proxied request through the tunnel (docs/tunnel-protocol.md §7): OPEN, the request body under flow control,
+ * then the response head (or a 502/503/504), then the response body streamed to the client as the agent sends it.
+ * A 101 answer to a WebSocket upgrade hands the stream to the WebSocket bridge.
+ */
+
+/** Answers for requests the device did not answer itself. */
+export const proxyFailure = (status: 502 | 503 | 504, detail: string, headers: Record<string, string> = {}) =>
+  problemResponse(new Problem(status, status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : 'Gateway Timeout', { detail, type: 'urn:gatehouse:problem:device-proxy', headers }));
+
+// docs/tunnel-protocol.md §9: the HTTP status a RESET before the head becomes.
+function resetFailure(code: number): Response {
+  if (code === ErrorCode.REFUSED_STREAM) return proxyFailure(503, 'The device refused the request; retry later.', { 'Retry-After': '1' });
+  if (code === ErrorCode.TIMEOUT) return proxyFailure(504, 'The device timed out.');
+  if (code === ErrorCode.UPSTREAM_UNREACHABLE) return proxyFailure(502, 'The device could not reach its local service.');
+  return proxyFailure(502, 'The device abandoned the request.');
+}
+
+// Fields the agent must not have sent (each hop frames its own message) and that would break the client's framing.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** The client's headers of a response head; Content-Length only where the body cannot disagree with it. */
+export function responseHeaders(head: ResponseHead, opts: { keepLength: boolean }): Headers {
+  const headers = new Headers();
+  for (const [name, value] of head.headers) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (lower === 'content-length' && !opts.keepLength)) continue;
+    headers.append(name, value);
+  }
+  return headers;
+}
+
+const NULL_BODY = new Set([204, 205, 304]);
+
+type Outcome = { head: ResponseHead } | { failure: Response };
+
+/** Proxies one request over `conn`; resolves with the client's response once the device's head (or a failure) is known. */
+export async function proxyThroughTunnel(conn: Connection, head: RequestHead, body: ReadableStream<Uint8Array> | null, opts: { headTimeoutMs: number }): Promise<Response> {
+  let settle!: (outcome: Outcome) => void;
+  const outcome = new Promise<Outcome>((resolve) => (settle = resolve));
+  const credit = createWakeup();
+  let gone = false;
+  // After the head, frames go to whoever carries the body: the response sink or the WebSocket bridge.
+  let after: StreamEvents | undefined;
+  const finish = (failure: Response) => {
+    gone = true;
+    credit.fire();
+    settle({ failure });
+  };
+
+  const events: StreamEvents = {
+    frame(frame: StreamFrame) {
+      if (frame.type === 'reset') gone = true;
+      if (frame.type === 'window_update' || frame.type === 'reset') credit.fire();
+      if (after) return after.frame(frame);
+      if (frame.type === 'response') return settle({ head: frame.head });
+      if (frame.type === 'reset') finish(resetFailure(frame.code));
+    },
+    lost(reason) {
+      gone = true;
+      credit.fire();
+      if (after) return after.lost(reason);
+      finish(reason === 'refused' ? proxyFailure(503, 'The device is shutting down; retry.', { 'Retry-After': '1' }) : proxyFailure(502, 'The device disconnected.'));
+    },
+  };
+
+  const opened = conn.open(head, events);
+  if (!opened.ok) {
+    return opened.refused === 'limit'
+      ? proxyFailure(503, 'The device is busy (too many concurrent requests); retry.', { 'Retry-After': '1' })
+      : proxyFailure(503, 'The device is offline.', { 'Retry-After': '5' });
+  }
+  const stream = opened.stream;
+  const id = stream.id;
+  const reset = (code: number, reason: string) => {
+    gone = true;
+    credit.fire();
+    conn.send({ type: 'reset', streamId: id, code, reason });
+  };
+
+  if (body) {
+    void pumpBody(body, stream, {
+      send: (data) => conn.send({ type: 'data', streamId: id, data }),
+      end: () => conn.send({ type: 'end', streamId: id }),
+      gone: () => gone,
+      credit: () => credit.wait(),
+    }).catch(() => {
+      // The client's upload broke (it went away): the agent aborts its local request.
+      if (gone) return;
+      reset(ErrorCode.CANCEL, 'client went away');
+      settle({ failure: proxyFailure(502, 'The request body could not be read.') });
+    });
+  } else if (!head.websocket) conn.send({ type: 'end', streamId: id });
+
+  const timer = setTimeout(() => {
+    reset(ErrorCode.TIMEOUT, 'no response in time');
+    settle({ failure: proxyFailure(504, `The device did not answer within ${Math.round(opts.headTimeoutMs / 1000)} s.`) });
+  }, opts.headTimeoutMs);
+  const result = await outcome;
+  clearTimeout(timer);
+  if ('failure' in result) return result.failure;
+
+  if (result.head.status === 101) {
+    const bridge = bridgeWebSocket(conn, stream, result.head);
+    after = bridge.events;
+    return bridge.response;
+  }
+  // An upgrade the local service declined: this side has nothing more to send.
+  if (head.websocket) conn.send({ type: 'end', streamId: id });
+  return respond(conn, stream, head, result.head, (events) => (after = events), () => reset(ErrorCode.CANCEL, 'client went away'));
+}
+
+/** Builds the client's response for a non-101 head and routes the rest of the stream's frames into its body. */
+function respond(conn: Connection, stream: TunnelStream, request: RequestHead, head: ResponseHead, route: (events: StreamEvents) => void, cancel: () => void): Response {
+  const id = stream.id;
+  const release = (bytes: number) => {
+    const increment = stream.flow.release(bytes);
+    if (increment > 0) conn.send({ type: 'window_update', streamId: id, increment });
+  };
+  const bodiless = NULL_BODY.has(head.status) || request.method === 'HEAD';
+  if (bodiless) {
+    // Nothing reaches the client, but credit still flows so a misbehaving agent cannot wedge the stream.
+    route({ frame: (f) => void (f.type === 'data' && release(f.data.byteLength)), lost: () => undefined });
+    return new Response(null, { status: head.status, headers: responseHeaders(head, { keepLength: true }) });
+  }
+  const sink = createBodySink({ drained: release, cancelled: cancel });
+  route({
+    frame(frame) {
+      if (frame.type === 'data') sink.push(frame.data);
+      else if (frame.type === 'end') sink.end();
+      else if (frame.type === 'reset') sink.fail(`the device reset the stream (code ${frame.code})`);
+    },
+    lost: () => sink.fail('the device disconnected'),
+  });
+  return new Response(sink.readable, { status: head.status, headers: responseHeaders(head, { keepLength: false }) });
+}

@@ -1,0 +1,149 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { and, eq } from 'drizzle-orm';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { bytesToBase64Url } from '../lib/encoding.ts';
+import { CloseCode, TUNNEL_SUBPROTOCOL, encodeFrame, type DecodedFrame } from '../lib/tunnel/index.ts';
+import { claimCodes, deviceCertificates, deviceConnections, deviceEvents } from '../schema/index.ts';
+import { keyRing } from '../workers/auth/keys.ts';
+import { claimCodeHash, normalizeClaimCode } from '../workers/devices/claim-code.ts';
+import { onAlarm, tunnelContext } from '../durable-objects/tunnel/lifecycle.ts';
+import { db } from './support/auth-fixtures.ts';
+import { connectAgent, connectJwt, connectRaw, enrolDevice, eventually, revokeDevice } from './tunnel.test-fixture.ts';
+
+const connection = (deviceId: string) => db().query.deviceConnections.findFirst({ where: eq(deviceConnections.deviceId, deviceId) });
+const events = (deviceId: string) => db().select().from(deviceEvents).where(eq(deviceEvents.deviceId, deviceId)).orderBy(deviceEvents.id);
+
+async function expectRefused(res: Response, status: number) {
+  expect(res.status).toBe(status);
+  expect(res.webSocket).toBeNull();
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  return (await res.json()) as { detail: string; type: string };
+}
+
+describe('GET /devices/connect: authentication before the upgrade', () => {
+  it('refuses a missing, foreign-audience, replayed or revoked credential without upgrading', async () => {
+    const device = await enrolDevice();
+    expect((await expectRefused(await connectRaw({}), 401)).type).toBe('urn:gatehouse:problem:device-auth');
+    await expectRefused(await connectRaw({ Authorization: 'Bearer not.a.jwt' }), 401);
+    await expectRefused(await connectRaw({ Authorization: `Bearer ${await connectJwt(device, `${env.PUBLIC_URL}/.well-known/est/simplereenroll`)}` }), 401);
+
+    const jwt = await connectJwt(device);
+    const first = await connectRaw({ Authorization: `Bearer ${jwt}` });
+    expect(first.status).toBe(101);
+    first.webSocket?.accept();
+    first.webSocket?.close(1000, 'done');
+    expect((await expectRefused(await connectRaw({ Authorization: `Bearer ${jwt}` }), 401)).detail).toBe('device token already used');
+
+    await revokeDevice(device.deviceId);
+    expect((await expectRefused(await connectRaw({ Authorization: `Bearer ${await connectJwt(device)}` }), 403)).detail).toBe('device certificate revoked');
+  });
+
+  it('needs a WebSocket upgrade (426) offering the tunnel subprotocol (400); nothing is consumed before that', async () => {
+    const device = await enrolDevice();
+    const jwt = await connectJwt(device);
+    await expectRefused(await connectRaw({ Upgrade: '', Authorization: `Bearer ${jwt}` }), 426);
+    await expectRefused(await connectRaw({ 'Sec-WebSocket-Protocol': 'chat', Authorization: `Bearer ${jwt}` }), 400);
+    const ok = await connectRaw({ 'Sec-WebSocket-Protocol': `other, ${TUNNEL_SUBPROTOCOL}`, Authorization: `Bearer ${jwt}` });
+    expect(ok.status).toBe(101);
+    expect(ok.headers.get('sec-websocket-protocol')).toBe(TUNNEL_SUBPROTOCOL);
+    ok.webSocket?.accept();
+    ok.webSocket?.close(1000);
+  });
+});
+
+describe('a connected device', () => {
+  it('gets config first, then a device token bound to its certificate and a claim code stored only as a hash', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    const first = await agent.next((f): f is DecodedFrame => f.type === 'control');
+    expect(first).toMatchObject({ type: 'control', message: { type: 'config', pingIntervalSeconds: 15, pingTimeoutSeconds: 10 } });
+
+    const { token, expiresAt } = await agent.control('device_token');
+    const { payload } = await jwtVerify(token, createLocalJWKSet((await keyRing(env.JWT_SIGNING_KEYS)).jwks), { audience: 'device-api', issuer: env.ISSUER });
+    expect(payload.sub).toBe(device.deviceId);
+    expect(payload.exp).toBe(expiresAt);
+    expect(expiresAt - Math.floor(Date.now() / 1000)).toBeGreaterThan(800);
+    const cert = await db().query.deviceCertificates.findFirst({ where: eq(deviceCertificates.deviceId, device.deviceId) });
+    const fingerprint = new Uint8Array((cert?.fingerprint.match(/../g) ?? []).map((h) => parseInt(h, 16)));
+    expect(payload.cnf).toEqual({ 'x5t#S256': bytesToBase64Url(fingerprint) });
+
+    const claim = await agent.control('claim_code');
+    expect(claim.code).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/);
+    const rows = await db().select().from(claimCodes).where(eq(claimCodes.deviceId, device.deviceId));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.codeHash).toBe(await claimCodeHash(claim.code));
+    expect(rows[0]?.codeHash).not.toContain(normalizeClaimCode(claim.code));
+    expect(Math.round(((rows[0]?.expiresAt ?? 0) - Date.now()) / 60_000)).toBe(30);
+    expect(claim.expiresAt).toBe(Math.floor((rows[0]?.expiresAt ?? 0) / 1000));
+    agent.close();
+  });
+
+  it('records online state and the connect event, the agent version from hello, and offline on close', async () => {
+    const device = await enrolDevice();
+    const before = Date.now();
+    const agent = await connectAgent(device);
+    expect(await connection(device.deviceId)).toMatchObject({ online: true, remoteAddr: null });
+    expect((await connection(device.deviceId))?.since).toBeGreaterThanOrEqual(before);
+    await eventually(async () => (await connection(device.deviceId))?.agentVersion === '9.9.9-test');
+    expect((await events(device.deviceId)).map((e) => e.type)).toEqual(['enrolled', 'connected']);
+
+    agent.close(1000, 'shutting down');
+    await eventually(async () => (await connection(device.deviceId))?.online === false);
+    const all = await events(device.deviceId);
+    expect(all.map((e) => e.type)).toEqual(['enrolled', 'connected', 'disconnected']);
+    expect(all[2]?.detail).toMatchObject({ code: 1000, reason: 'shutting down' });
+  });
+
+  it('answers the text heartbeat with pong (the runtime auto-response)', async () => {
+    const agent = await connectAgent(await enrolDevice());
+    agent.ws.send('ping');
+    await eventually(async () => agent.texts.includes('pong'));
+    agent.close();
+  });
+
+  it('is replaced by a second connection: the first is closed with 4000 and the device stays online', async () => {
+    const device = await enrolDevice();
+    const first = await connectAgent(device);
+    const second = await connectAgent(device);
+    expect((await first.waitClosed())?.code).toBe(CloseCode.REPLACED);
+    expect(first.frames.some((f) => f.type === 'goaway')).toBe(true);
+    expect(second.closed()).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await connection(device.deviceId))?.online).toBe(true);
+    const types = (await events(device.deviceId)).map((e) => e.type);
+    expect(types).toEqual(['enrolled', 'connected', 'replaced', 'connected']);
+
+    second.close();
+    await eventually(async () => (await connection(device.deviceId))?.online === false);
+  });
+
+  it('closes the socket with a protocol error (GOAWAY, 1002) on garbage, without harming the object', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    agent.ws.send(new Uint8Array([1, 2, 3]));
+    expect((await agent.waitClosed())?.code).toBe(CloseCode.PROTOCOL_ERROR);
+    const goaway = agent.frames.find((f) => f.type === 'goaway');
+    expect(goaway).toMatchObject({ type: 'goaway', code: 1 });
+    await eventually(async () => (await connection(device.deviceId))?.online === false);
+    const again = await connectAgent(device);
+    await again.control('device_token');
+    again.ws.send(encodeFrame({ type: 'control', message: { type: 'claimed' } }));
+    expect((await again.waitClosed())?.code).toBe(CloseCode.PROTOCOL_ERROR);
+  });
+
+  it('closes a silent socket from the alarm (4002) and marks the device offline', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    await agent.control('device_token');
+    const quick = { ...env, TUNNEL_PING_INTERVAL_SECONDS: '1', TUNNEL_PING_TIMEOUT_SECONDS: '1', TUNNEL_DEAD_AFTER_SECONDS: '2' } as Env;
+    await new Promise((r) => setTimeout(r, 2200));
+    const stub = env.DEVICE_TUNNEL.get(env.DEVICE_TUNNEL.idFromName(device.deviceId));
+    await runInDurableObject(stub, (_instance, state) => onAlarm(tunnelContext(state, quick)));
+    expect((await agent.waitClosed())?.code).toBe(CloseCode.HEARTBEAT_TIMEOUT);
+    expect(await connection(device.deviceId)).toMatchObject({ online: false });
+    const last = (await db().select().from(deviceEvents).where(and(eq(deviceEvents.deviceId, device.deviceId), eq(deviceEvents.type, 'disconnected'))))[0];
+    expect(last?.detail).toMatchObject({ code: CloseCode.HEARTBEAT_TIMEOUT });
+  });
+});
