@@ -14,8 +14,8 @@ import { openLocalD1 } from '../scripts/lib/local-d1.ts';
 import { startLocalServer } from '../scripts/lib/local-server.ts';
 import { createUser } from '../workers/auth/store/users.ts';
 import { database } from '../workers/db.ts';
-import { deviceJwt, seedActors, type Actor } from '../test/e2e/notifications-harness.ts';
-import { listen } from '../test/e2e/notifications-standins.ts';
+import { deviceJwt, seedActors, type Actor } from '../test/e2e/notifications-harness.test-fixture.ts';
+import { listen } from '../test/e2e/notifications-standins.test-fixture.ts';
 import { table } from './lib/load.ts';
 
 const SUBSCRIPTIONS = Number(process.env.BENCH_NOTIFY_SUBSCRIPTIONS ?? 1000);
