@@ -1,6 +1,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { bytesToBase64, bytesToBase64Url, randomToken } from '../../lib/encoding.ts';
 import { generateCa } from '../../lib/pki/dev-ca.ts';
+import { generateVapidPrivateJwk } from '../../lib/webpush/keys.ts';
 
 /** The secrets the Worker reads, by name. Every one is generated for development by `npm run setup`. */
 export const SECRET_NAMES = [
@@ -12,6 +13,7 @@ export const SECRET_NAMES = [
   'PROV_ADMIN_API_KEY',
   'AUTHZ_TOKEN_KEY',
   'SESSION_COOKIE_KEY',
+  'VAPID_PRIVATE_KEY',
 ] as const;
 
 export type SecretName = (typeof SECRET_NAMES)[number];
@@ -40,6 +42,8 @@ export async function generateDevSecrets(): Promise<Record<SecretName, string> &
     PROV_ADMIN_API_KEY: randomToken(32),
     AUTHZ_TOKEN_KEY: bytesToBase64Url(crypto.getRandomValues(new Uint8Array(32))),
     SESSION_COOKIE_KEY: randomToken(32),
+    // The Web Push application server key (RFC 8292 §3.2): a private P-256 JWK; its public half is the applicationServerKey.
+    VAPID_PRIVATE_KEY: JSON.stringify(await generateVapidPrivateJwk()),
     ROOT_CA_KEY: ca.rootKeyPem,
   };
 }

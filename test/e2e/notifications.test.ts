@@ -3,11 +3,18 @@
  * queue) delivers a device's notification to a Web Push service stand-in that decrypts with `http_ece`, to an FCM
  * stand-in that checks the OAuth grant, and to Standard Webhooks receivers.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDotenv, writeDotenv } from '../../scripts/lib/dotenv.ts';
 import { startLocalServer, type LocalServer } from '../../scripts/lib/local-server.ts';
+import { ensureDevVars } from '../../scripts/lib/setup.ts';
+import { jwkToPoint } from '../../lib/webpush/keys.ts';
+import { loadVapidKeys } from '../../lib/webpush/vapid.ts';
 import { ROOT } from './fixtures.ts';
-import { accessToken, deviceJwt, seedActors, serviceAccountKey, vapidJwk, type Actor } from './notifications-harness.ts';
-import { browserKeys, fcmService, webhookReceiver, webPushService } from './notifications-standins.ts';
+import { accessToken, deviceJwt, seedActors, serviceAccountKey, type Actor } from './notifications-harness.test-fixture.ts';
+import { browserKeys, fcmService, webhookReceiver, webPushService } from './notifications-standins.test-fixture.ts';
 
 type Delivery = { messageId: string; subscriptionId: string; status: string; attempts: number; lastError: string | null; latencyMs: number | null };
 
@@ -26,7 +33,6 @@ const fcm = await fcmService(account, [
 ]);
 
 beforeAll(async () => {
-  const vapid = await vapidJwk();
   server = await startLocalServer({
     root: ROOT,
     vars: {
@@ -36,9 +42,11 @@ beforeAll(async () => {
       FCM_TOKEN_URL: `${fcm.url}/token`,
       NOTIFY_RETRY_BASE_SECONDS: '1',
       NOTIFY_RETRY_MAX_SECONDS: '2',
-      NOTIFY_HTTP_TIMEOUT_MS: '5000',
-      // Test-only keys, passed as --var: wrangler dev loads from .dev.vars only the secrets wrangler.toml declares.
-      VAPID_PRIVATE_KEY: vapid,
+      // The stand-ins answer in milliseconds; a deadline this long is only hit when the machine stalls, and a spurious
+      // timeout would re-send (correctly, at least once) and upset the exact counts asserted below.
+      NOTIFY_HTTP_TIMEOUT_MS: '20000',
+      // VAPID_PRIVATE_KEY is the one setup generated into the server's .dev.vars (a required secret, so wrangler dev loads
+      // it). FCM_SERVICE_ACCOUNT is optional, and wrangler dev loads only declared secrets: passed as --var.
       FCM_SERVICE_ACCOUNT: account.json,
     },
     prepare: async (ctx) => {
@@ -83,7 +91,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   throw new Error(`timed out waiting for ${what}; stand-ins received ${JSON.stringify(seen)}\n--- server output ---\n${server.output().slice(-4000)}`);
 }
 
-describe('notifications end to end', () => {
+// The four scenarios use their own users, devices and stand-ins, so they run side by side (the dead-letter one takes
+// longest: six attempts with backoff).
+describe.concurrent('notifications end to end', () => {
   it('Web Push: http_ece decrypts the aes128gcm message, the VAPID JWT verifies, and a 410 endpoint is removed', async () => {
     const browser = browserKeys();
     push.register('/push/browser-1', browser);
@@ -97,15 +107,20 @@ describe('notifications end to end', () => {
     expect(got.json).toMatchObject({ type: 'device.notification', id, deviceId: actors.push!.deviceId, deviceName: 'push device', title: 'Door opened', body: 'Front door, 02:14', severity: 'high', data: { door: 'front' } });
     expect(got.headers.urgency).toBe('high');
     expect(got.headers.ttl).toBe('86400');
+    // Signed with the key `npm run setup` generated into .dev.vars, whose public half the API hands to browsers.
+    const setupKey = JSON.parse(server.secrets.VAPID_PRIVATE_KEY ?? '{}') as { x: string; y: string };
+    expect(publicKey).toBe(Buffer.from(jwkToPoint(setupKey)).toString('base64url'));
     expect(got.headers.authorization).toMatch(new RegExp(`, k=${publicKey}$`));
 
-    const rows = await until('both deliveries recorded', async () => {
+    // The consumer records both attempts, then deletes the gone subscription with its history: wait for that end state.
+    await until('the 410 subscription to be removed', async () => (await api('push', `/api/notifications/subscriptions/${gone.id}`)).status === 404);
+    const rows = await until('the delivery recorded', async () => {
       const h = await history('push');
       return h.some((d) => d.subscriptionId === sub.id && d.status === 'delivered') && h;
     });
     expect(rows.filter((d) => d.messageId === id)).toEqual([expect.objectContaining({ subscriptionId: sub.id, status: 'delivered', attempts: 1, lastError: null })]);
-    expect((await api('push', `/api/notifications/subscriptions/${gone.id}`)).status).toBe(404);
     expect((await api('push', `/api/notifications/subscriptions/${sub.id}`)).status).toBe(200);
+    expect(push.received.filter((r) => r.path === '/push/gone-1')).toHaveLength(1);
   }, 150_000);
 
   it('FCM: checks the OAuth grant once, then 200, then 429 retried after Retry-After, then UNREGISTERED removes the token', async () => {
@@ -153,4 +168,33 @@ describe('notifications end to end', () => {
     const gaps = attempts.slice(1).map((r, i) => r.at - attempts[i]!.at);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(400);
   }, 240_000);
+});
+
+describe('VAPID keys from setup', () => {
+  it('setup adds VAPID_PRIVATE_KEY to an existing .dev.vars, keeps every other secret, and changes nothing on a re-run', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-vapid-'));
+    try {
+      const devVars = path.join(dir, '.dev.vars');
+      const rootKey = path.join(dir, 'root-ca.key');
+      // A .dev.vars from before notifications: every secret but the VAPID key.
+      const { values: before } = await ensureDevVars(devVars, rootKey);
+      const { VAPID_PRIVATE_KEY: _dropped, ...older } = before;
+      writeDotenv(devVars, older, 'an older .dev.vars');
+
+      const upgrade = await ensureDevVars(devVars, rootKey);
+      expect(upgrade.generated).toEqual(['VAPID_PRIVATE_KEY']);
+      const after = readDotenv(devVars);
+      expect(after).toEqual({ ...older, VAPID_PRIVATE_KEY: expect.any(String) });
+      const jwk = JSON.parse(after.VAPID_PRIVATE_KEY ?? '') as Record<string, string>;
+      expect(Object.keys(jwk).sort()).toEqual(['crv', 'd', 'kty', 'x', 'y']);
+      expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256' });
+      expect((await loadVapidKeys(after.VAPID_PRIVATE_KEY ?? '')).publicKey).toBe(Buffer.from(jwkToPoint({ x: jwk.x ?? '', y: jwk.y ?? '' })).toString('base64url'));
+
+      const raw = readFileSync(devVars, 'utf8');
+      expect((await ensureDevVars(devVars, rootKey)).generated).toEqual([]);
+      expect(readFileSync(devVars, 'utf8')).toBe(raw);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,8 +1,9 @@
 import { parseRateRule, type RateRule } from '../gateway/config.ts';
 
 /**
- * Notification settings. They are optional vars and secrets (not in every wrangler.toml), so they are read
- * defensively with defaults; a value that is set but invalid throws with the setting's name.
+ * Notification settings. The vars are declared in wrangler.toml, but an empty or missing one (another config, a test's
+ * env) takes its default; `FCM_SERVICE_ACCOUNT` is an optional secret that `Env` does not declare. A value that is set
+ * but invalid throws with the setting's name.
  */
 export type NotificationBindings = Env &
   Partial<

@@ -1,6 +1,6 @@
 /**
  * Seeding for the notification e2e tests: users with a role on their own device (certificate issued by the server's
- * CA, as EST would), a VAPID key and an FCM service-account key, and the credentials a user (access token) and a
+ * CA, as EST would), an FCM service-account key, and the credentials a user (access token) and a
  * device (x5c JWT) present.
  */
 import 'reflect-metadata';
@@ -10,7 +10,6 @@ import { createDeviceJwt, x5cFor } from '../../agent/device-jwt.ts';
 import { createMultiFernet } from '../../lib/fernet.ts';
 import { loadCa } from '../../lib/pki/ca.ts';
 import { issueDeviceCertificate } from '../../lib/pki/issue.ts';
-import { generateVapidPrivateJwk } from '../../lib/webpush/keys.ts';
 import { deviceCertificates, devices, deviceUsers } from '../../schema/index.ts';
 import { openLocalD1 } from '../../scripts/lib/local-d1.ts';
 import { createUser } from '../../workers/auth/store/users.ts';
@@ -27,9 +26,6 @@ export async function serviceAccountKey(projectId: string) {
   const json = JSON.stringify({ type: 'service_account', project_id: projectId, private_key_id: 'k1', client_email: email, private_key: `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n` });
   return { json, email, publicKey, projectId };
 }
-
-/** A fresh VAPID key, as setup generates it. */
-export const vapidJwk = async () => JSON.stringify(await generateVapidPrivateJwk());
 
 /** Seeds one user per name, each `viewer` on a device of their own with an active certificate from the server's CA. */
 export async function seedActors(ctx: { configPath: string; stateDir: string; secrets: Record<string, string> }, names: string[]): Promise<Record<string, Actor>> {

@@ -46,10 +46,14 @@ export async function webPushService() {
   const svc = await listen(async (req, body, res) => {
     const path = req.url ?? '';
     const entry: Received = { path, at: Date.now(), headers: req.headers, body };
-    received.push(entry);
-    if (path.startsWith('/push/gone-')) return void res.writeHead(410).end();
+    if (path.startsWith('/push/gone-')) {
+      received.push(entry);
+      return void res.writeHead(410).end();
+    }
     const browser = browsers.get(path);
     const problem = await checkPush(req, svc.url, body, browser, entry);
+    // Listed only with its verdict, so a test that finds it never sees a half-checked request.
+    received.push(entry);
     if (problem) {
       entry.problem = problem;
       return void res.writeHead(400).end(problem);
@@ -112,7 +116,6 @@ export async function fcmService(account: { email: string; publicKey: CryptoKey;
   const svc = await listen(async (req, body, res) => {
     const path = req.url ?? '';
     const entry: Received = { path, at: Date.now(), headers: req.headers, body };
-    received.push(entry);
     if (path === '/token') {
       const form = new URLSearchParams(body.toString('utf8'));
       try {
@@ -121,12 +124,15 @@ export async function fcmService(account: { email: string; publicKey: CryptoKey;
         if (payload.scope !== 'https://www.googleapis.com/auth/firebase.messaging') throw new Error('scope');
       } catch (err) {
         entry.problem = `grant rejected: ${err instanceof Error ? err.message : String(err)}`;
+        received.push(entry);
         return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant"}');
       }
       const token = `ya29.${randomBytes(12).toString('hex')}`;
       tokens.add(token);
+      received.push(entry);
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, expires_in: 3599, token_type: 'Bearer' }));
     }
+    received.push(entry);
     if (path !== `/v1/projects/${account.projectId}/messages:send` || !tokens.has(String(req.headers.authorization).replace(/^Bearer /, ''))) {
       entry.problem = 'unauthorised or wrong path';
       return void res.writeHead(401).end();
