@@ -7,8 +7,9 @@ import { fromBase64Url, pointToJwk } from '../lib/webpush/keys.ts';
 import { consumeQueue } from '../workers/notifications/consumer.ts';
 import { callWith, json } from './gateway.test-fixture.ts';
 import {
-  batchOf, browserSubscription, deliveriesOf, deviceWithUsers, disable, envWith, queued, queueMessage, subscriptionRow, upstream, VAPID_PRIVATE_KEY, type Upstream,
+  apiUser, batchOf, browserSubscription, deliveriesOf, deviceWithUsers, disable, envWith, queued, queueMessage, subscriptionRow, upstream, VAPID_PRIVATE_KEY, type Upstream,
 } from './notifications.test-fixture.ts';
+import { addMember, createOrg, seedOrgDevice } from './orgs.test-fixture.ts';
 
 const MAIN = 'gatehouse-notifications';
 const VARS = { VAPID_PRIVATE_KEY, VAPID_SUBJECT: 'mailto:ops@example.com', NOTIFY_RETRY_BASE_SECONDS: '10' };
@@ -57,6 +58,21 @@ describe('queue consumer: fan-out', () => {
     const rows = Object.values(await deliveriesOf(message.id));
     expect(rows).toHaveLength(4);
     expect(rows.every((r) => r.status === 'delivered' && r.attempts === 1 && r.lastError === null && typeof r.latencyMs === 'number')).toBe(true);
+  });
+
+  it('reaches every member of the device’s organisation, once each, even a member who also holds a direct role', async () => {
+    const [owner, member, both, outsider] = await Promise.all([0, 1, 2, 3].map(() => apiUser()));
+    const org = await createOrg(owner!.token);
+    await addMember(owner!.token, org.id, member!.user.id, 'member');
+    await addMember(owner!.token, org.id, both!.user.id, 'admin');
+    const device = await seedOrgDevice(org.id, [[both!.user.id, 'viewer']]);
+    for (const [name, p] of Object.entries({ owner, member, both, outsider })) await subscribe(p!.token, { url: `https://hooks.example.com/${name}` });
+
+    const message = queueMessage(device.id);
+    const hooks = upstream(() => new Response(null, { status: 204 }));
+    await run(message, hooks.fetch);
+    expect(hooks.seen.map((r) => new URL(r.url).pathname).sort()).toEqual(['/both', '/member', '/owner']);
+    expect(Object.values(await deliveriesOf(message.id)).map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
   });
 
   it('encrypts Web Push with aes128gcm for the subscription key and signs VAPID for the push service origin', async () => {

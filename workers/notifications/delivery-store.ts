@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import { bytesToBase64Url, fromUtf8 } from '../../lib/encoding.ts';
 import { fromBase64Url } from '../../lib/webpush/keys.ts';
-import { deliveries, devices, DEVICE_ROLES, deviceUsers, notificationSubscriptions, users } from '../../schema/index.ts';
+import { deliveries, deviceOrgs, devices, DEVICE_ROLES, deviceUsers, notificationSubscriptions, orgMembers, users } from '../../schema/index.ts';
 import type { Database } from '../db.ts';
 import { STATUS_OF, type Outcome } from './outcome.ts';
 import type { SubscriptionRow } from './subscription-store.ts';
@@ -19,17 +19,22 @@ export type Target = { sub: SubscriptionRow; status: string | null };
 const VIEWER_OR_ABOVE = [...DEVICE_ROLES];
 const ROWS_PER_STATEMENT = 11; // 9 columns: 99 parameters
 
-/** The device's name and every subscription of its enabled users with at least `viewer`, with the message's prior status. */
+/**
+ * The device's name and every subscription of its enabled users with at least `viewer`, with the message's prior
+ * status. Users are those the device is shared with and the members of its organisation (every organisation role maps
+ * to at least `viewer` on its devices, workers/orgs/roles.ts); a user who is both gets each subscription once.
+ */
 export async function loadTargets(db: Database, messageId: string, deviceId: string): Promise<{ deviceName: string | null; targets: Target[] }> {
+  const recipients = sql`(SELECT ${deviceUsers.userId} FROM ${deviceUsers} WHERE ${deviceUsers.deviceId} = ${deviceId} AND ${inArray(deviceUsers.role, VIEWER_OR_ABOVE)}
+    UNION SELECT ${orgMembers.userId} FROM ${orgMembers} JOIN ${deviceOrgs} ON ${deviceOrgs.orgId} = ${orgMembers.orgId} WHERE ${deviceOrgs.deviceId} = ${deviceId})`;
   const [device, rows] = await db.batch([
     db.select({ name: devices.name }).from(devices).where(eq(devices.id, deviceId)),
     db
       .select({ sub: notificationSubscriptions, status: deliveries.status })
-      .from(deviceUsers)
-      .innerJoin(users, and(eq(users.id, deviceUsers.userId), eq(users.enabled, true)))
-      .innerJoin(notificationSubscriptions, eq(notificationSubscriptions.userId, deviceUsers.userId))
+      .from(notificationSubscriptions)
+      .innerJoin(users, and(eq(users.id, notificationSubscriptions.userId), eq(users.enabled, true)))
       .leftJoin(deliveries, and(eq(deliveries.messageId, messageId), eq(deliveries.subscriptionId, notificationSubscriptions.id)))
-      .where(and(eq(deviceUsers.deviceId, deviceId), inArray(deviceUsers.role, VIEWER_OR_ABOVE))),
+      .where(sql`${notificationSubscriptions.userId} IN ${recipients}`),
   ]);
   return { deviceName: device[0]?.name ?? null, targets: rows };
 }
