@@ -58,7 +58,7 @@ describe('a connected device', () => {
     const device = await enrolDevice();
     const agent = await connectAgent(device);
     const first = await agent.next((f): f is DecodedFrame => f.type === 'control');
-    expect(first).toMatchObject({ type: 'control', message: { type: 'config', pingIntervalSeconds: 15, pingTimeoutSeconds: 10 } });
+    expect(first).toMatchObject({ type: 'control', message: { type: 'config', settings: { maxConcurrentStreams: 64, initialWindow: 256 * 1024 }, pingIntervalSeconds: 15, pingTimeoutSeconds: 10 } });
 
     const { token, expiresAt } = await agent.control('device_token');
     const { payload } = await jwtVerify(token, createLocalJWKSet((await keyRing(env.JWT_SIGNING_KEYS)).jwks), { audience: 'device-api', issuer: env.ISSUER });

@@ -97,7 +97,10 @@ describe('proxying through a connected agent', () => {
     expect(got.byteLength).toBe(download.byteLength);
     expect(await sha256Hex(got)).toBe(await sha256Hex(download));
     expect(await sha256Hex(new Uint8Array(received ?? []))).toBe(await sha256Hex(upload));
-    // The cloud never sent a DATA frame above 64 KiB, and both sides exchanged window updates.
+    // The cloud never sent a DATA frame above 64 KiB, and it granted credit back as the client read the download.
+    const data = agent.frames.filter((f): f is Extract<DecodedFrame, { type: 'data' }> => f.type === 'data');
+    expect(data.reduce((n, f) => n + f.data.byteLength, 0)).toBe(upload.byteLength);
+    expect(Math.max(...data.map((f) => f.data.byteLength))).toBeLessThanOrEqual(64 * 1024);
     expect(agent.frames.filter((f) => f.type === 'window_update').length).toBeGreaterThan(5);
     agent.close();
   });

@@ -115,7 +115,7 @@ export async function acceptAgent(t: Tunnel, identity: ConnectIdentity): Promise
   }
   const conn = connectionOf(t, server) as Connection;
   const config = tunnelConfig(t.env);
-  conn.control({ type: 'config', pingIntervalSeconds: config.pingIntervalSeconds, pingTimeoutSeconds: config.pingTimeoutSeconds });
+  conn.control({ type: 'config', settings: conn.settings, pingIntervalSeconds: config.pingIntervalSeconds, pingTimeoutSeconds: config.pingTimeoutSeconds });
   const replaced = older.length > 0 && previous?.online ? previous.connectionId : null;
   let due: Partial<Credentials> = {};
   try {

@@ -12,7 +12,7 @@ import {
   ErrorCode, HEARTBEAT_PING, HEARTBEAT_PONG, MAX_FRAME_SIZE, TUNNEL_SUBPROTOCOL, createStreamTable, decodeFrame, encodeControl, encodeFrame,
   type CloudControlMessage, type FrameError, type GoawayFrame, type RequestHead, type Settings, type StreamFrame,
 } from '../../lib/tunnel/index.ts';
-import { createPeerStream, deferred, type PeerStream } from './agent-tunnel-peer-stream.ts';
+import { createPeerStream, deferred, type PeerStream } from './agent-tunnel-peer-stream.test-fixture.ts';
 
 /** What the peer does at the handshake: undefined accepts, a status refuses with a problem body. */
 export type Refusal = { status: number; detail: string } | undefined;
@@ -138,6 +138,8 @@ export async function startCloudPeer(opts: PeerOptions = {}) {
   const server = createServer();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_SIZE, handleProtocols: (offered) => (offered.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false) });
   server.on('upgrade', async (req, socket, head) => {
+    // An upgrading socket has no listener of the HTTP server's any more: a client that hangs up on a refusal must not crash the test.
+    socket.on('error', () => undefined);
     const refusal = req.url === '/devices/connect' ? await gate?.(req) : { status: 404, detail: 'not found' };
     const status = refusal?.status ?? 101;
     attempts.push({ at: performance.now(), authorization: req.headers.authorization, protocol: req.headers['sec-websocket-protocol'], status });
