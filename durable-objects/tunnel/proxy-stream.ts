@@ -92,9 +92,10 @@ export async function proxyThroughTunnel(conn: Connection, head: RequestHead, bo
 
   const opened = conn.open(head, events);
   if (!opened.ok) {
-    return opened.refused === 'limit'
-      ? proxyFailure(503, 'The device is busy (too many concurrent requests); retry.', { 'Retry-After': '1' })
-      : proxyFailure(503, 'The device is offline.', { 'Retry-After': '5' });
+    if (opened.refused === 'limit') return proxyFailure(503, 'The device is busy (too many concurrent requests); retry.', { 'Retry-After': '1' });
+    // The agent sent GOAWAY (it is draining before a restart): a new connection is moments away.
+    if (opened.refused === 'going_away') return proxyFailure(503, 'The device is shutting down; retry.', { 'Retry-After': '1' });
+    return proxyFailure(503, 'The device is offline.', { 'Retry-After': '5' });
   }
   const stream = opened.stream;
   const id = stream.id;

@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -47,12 +47,12 @@ export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it returns a truthy value; fails naming `what` after `timeoutMs`. */
-export async function until<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
+export async function until<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs: number, what: string | (() => string)): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(25);
   }
 }
@@ -261,8 +261,45 @@ export function spawnAgent(...args: string[]) {
     exit,
     stderr: () => stderr,
     /** Waits for a printed line matching `re` (one already printed counts) and returns it. */
-    waitFor: (re: RegExp, ms = 15_000) => until(() => lines.find((l) => re.test(l)), ms, `a line matching ${re} (got:\n${lines.join('\n')}\n${stderr})`),
+    waitFor: (re: RegExp, ms = 15_000) => until(() => lines.find((l) => re.test(l)), ms, () => `a line matching ${re} (got:\n${lines.join('\n')}\n${stderr})`),
     /** Kills the process at once (no drain, no close frame: the TCP connection just drops). */
     kill: () => child.exitCode === null && child.kill('SIGKILL'),
+  };
+}
+
+/**
+ * A TCP relay in front of the server, so a test can cut the agent's link the way a network failure would (both TCP
+ * connections destroyed, no close frame) while the agent process and the Worker both stay up.
+ */
+export async function startRelay(target: string) {
+  const { hostname, port } = new URL(target);
+  const pairs = new Set<[Socket, Socket]>();
+  const relay = createNetServer((inbound) => {
+    const outbound = connect(Number(port), hostname);
+    const pair: [Socket, Socket] = [inbound, outbound];
+    pairs.add(pair);
+    const drop = () => {
+      pairs.delete(pair);
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', drop).on('close', drop);
+    outbound.on('error', drop).on('close', drop);
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+    /** How many connections pass through now. */
+    open: () => pairs.size,
+    /** Cuts every connection now (RST on both sides). */
+    cut() {
+      for (const [a, b] of [...pairs]) {
+        a.resetAndDestroy();
+        b.resetAndDestroy();
+      }
+      pairs.clear();
+    },
+    close: () => new Promise<void>((r) => relay.close(() => r())),
   };
 }
