@@ -129,8 +129,12 @@ export function startTunnelAgent(opts: TunnelAgentOptions): TunnelAgent {
         resolve({ kind: 'refused', status, reason, authFailure });
       };
       ws.on('unexpected-response', (req, res) => {
+        // The refusal's connection may stay open (an upgrade answered with a keep-alive response); it must not
+        // outlive the attempt, or a stopping agent would wait for the server to hang up before the process can exit.
+        const socket = res.socket;
         void refusalOf(res).then((r) => {
           req.destroy();
+          socket?.destroy();
           refuse(r.status, r.reason, r.authFailure);
         });
       });

@@ -147,7 +147,11 @@ describe('gatehouse-agent connect (child process)', () => {
       expect(await a.exit).toBe(0);
 
       const b = agent('--forward', local.url, '--state-dir', stateDir, '--exit-on-auth-failure');
+      await b.waitFor(/^device credential refused/);
+      const refusedAt = Date.now();
       expect(await b.exit).toBe(7);
+      // The peer keeps the refused connection open, as the Worker does: the agent must not wait for it to close.
+      expect(Date.now() - refusedAt).toBeLessThan(3000);
       expect(b.lines).toContain('device credential refused (HTTP 401: device certificate revoked); not retrying');
     } finally {
       revoked.now = false;

@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import {
   ErrorCode, HEARTBEAT_PING, HEARTBEAT_PONG, MAX_FRAME_SIZE, TUNNEL_SUBPROTOCOL, createStreamTable, decodeFrame, encodeControl, encodeFrame,
@@ -135,6 +136,7 @@ export async function startCloudPeer(opts: PeerOptions = {}) {
   const attempts: { at: number; authorization: string | undefined; protocol: string | undefined; status: number }[] = [];
   let waiters: ((c: PeerConnection) => void)[] = [];
   let gate = opts.gate;
+  const refusedSockets = new Set<Duplex>();
   const server = createServer();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_SIZE, handleProtocols: (offered) => (offered.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false) });
   server.on('upgrade', async (req, socket, head) => {
@@ -145,7 +147,10 @@ export async function startCloudPeer(opts: PeerOptions = {}) {
     attempts.push({ at: performance.now(), authorization: req.headers.authorization, protocol: req.headers['sec-websocket-protocol'], status });
     if (refusal) {
       const body = JSON.stringify({ type: 'about:blank', title: 'Refused', status, detail: refusal.detail });
-      socket.end(`HTTP/1.1 ${status} Refused\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      // Like the Worker, the refusal keeps the connection open: the agent must hang up itself.
+      socket.write(`HTTP/1.1 ${status} Refused\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      refusedSockets.add(socket);
+      socket.on('close', () => refusedSockets.delete(socket));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -175,6 +180,7 @@ export async function startCloudPeer(opts: PeerOptions = {}) {
     },
     async close(): Promise<void> {
       for (const c of wss.clients) c.terminate();
+      for (const s of refusedSockets) s.destroy();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

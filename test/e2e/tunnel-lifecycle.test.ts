@@ -205,7 +205,11 @@ describe('credentials the Worker refuses at GET /devices/connect', () => {
     await revokeDevice(server, other.deviceId);
     const agent = spawnAgent('--forward', origin.url, '--state-dir', other.stateDir, '--exit-on-auth-failure');
     agents.push(agent);
+    await agent.waitFor(/^device credential refused/);
+    const refusedAt = Date.now();
     expect(await agent.exit).toBe(7);
+    // The process ends at once: nothing (such as the refused connection) keeps it alive.
+    expect(Date.now() - refusedAt).toBeLessThan(3000);
     expect(agent.lines).toContain('device credential refused (HTTP 403: device certificate revoked); not retrying');
   }, 30_000);
 });
