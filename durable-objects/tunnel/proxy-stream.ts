@@ -44,12 +44,12 @@ type Outcome = { head: ResponseHead } | { failure: Response };
 /** Proxies one request over `conn`; resolves with the client's response once the device's head (or a failure) is known. */
 export async function proxyThroughTunnel(conn: Connection, head: RequestHead, body: ReadableStream<Uint8Array> | null, opts: { headTimeoutMs: number }): Promise<Response> {
   let settled = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   let resolveOutcome!: (outcome: Outcome) => void;
   const outcome = new Promise<Outcome>((resolve) => (resolveOutcome = resolve));
   const settle = (o: Outcome) => {
     settled = true;
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
     resolveOutcome(o);
   };
   const credit = createWakeup();
@@ -65,7 +65,7 @@ export async function proxyThroughTunnel(conn: Connection, head: RequestHead, bo
   // The head timeout measures the agent's silence: credit it grants for the request body (it is draining the upload
   // into the local service) restarts the clock, so a large upload is not cut off while it still flows.
   const armTimeout = () => {
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
     if (settled) return;
     timer = setTimeout(() => {
       reset(ErrorCode.TIMEOUT, 'no response in time');
