@@ -1,5 +1,5 @@
 import { runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { and, eq } from 'drizzle-orm';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -8,9 +8,10 @@ import { CloseCode, TUNNEL_SUBPROTOCOL, encodeFrame, type DecodedFrame } from '.
 import { claimCodes, deviceCertificates, deviceConnections, deviceEvents } from '../schema/index.ts';
 import { keyRing } from '../workers/auth/keys.ts';
 import { claimCodeHash, normalizeClaimCode } from '../workers/devices/claim-code.ts';
-import { onAlarm, tunnelContext } from '../durable-objects/tunnel/lifecycle.ts';
+import { liveSocket, onAlarm, tunnelContext, type Tunnel } from '../durable-objects/tunnel/lifecycle.ts';
+import { readPresence } from '../durable-objects/tunnel/presence.ts';
 import { db } from './support/auth-fixtures.ts';
-import { connectAgent, connectJwt, connectRaw, enrolDevice, eventually, revokeDevice } from './tunnel.test-fixture.ts';
+import { BASE, connectAgent, connectJwt, connectRaw, enrolDevice, eventually, revokeDevice } from './tunnel.test-fixture.ts';
 
 const connection = (deviceId: string) => db().query.deviceConnections.findFirst({ where: eq(deviceConnections.deviceId, deviceId) });
 const events = (deviceId: string) => db().select().from(deviceEvents).where(eq(deviceEvents.deviceId, deviceId)).orderBy(deviceEvents.id);
@@ -50,6 +51,29 @@ describe('GET /devices/connect: authentication before the upgrade', () => {
     expect(ok.headers.get('sec-websocket-protocol')).toBe(TUNNEL_SUBPROTOCOL);
     ok.webSocket?.accept();
     ok.webSocket?.close(1000);
+  });
+});
+
+describe('GET /devices/connect with Cloudflare mTLS (request.cf.tlsClientAuth)', () => {
+  const viaMtls = (fingerprint: string, certVerified = 'SUCCESS') =>
+    exports.default.fetch(`${BASE}/devices/connect`, {
+      headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': TUNNEL_SUBPROTOCOL },
+      cf: { tlsClientAuth: { certPresented: '1', certVerified, certFingerprintSHA256: fingerprint } },
+    });
+
+  it('accepts a certificate the edge verified, matched by fingerprint, and refuses an unverified or revoked one', async () => {
+    const device = await enrolDevice();
+    const cert = await db().query.deviceCertificates.findFirst({ where: eq(deviceCertificates.deviceId, device.deviceId) });
+    const fingerprint = (cert?.fingerprint ?? '').toUpperCase().match(/../g)?.join(':') ?? '';
+    await expectRefused(await viaMtls(fingerprint, 'FAILED:unable to verify the first certificate'), 401);
+    const ok = await viaMtls(fingerprint);
+    expect(ok.status).toBe(101);
+    ok.webSocket?.accept();
+    await eventually(async () => (await events(device.deviceId)).find((e) => e.type === 'connected'));
+    expect((await events(device.deviceId)).find((e) => e.type === 'connected')?.detail).toMatchObject({ method: 'mtls', certificateSerial: cert?.serial });
+    ok.webSocket?.close(1000);
+    await revokeDevice(device.deviceId);
+    expect((await expectRefused(await viaMtls(fingerprint), 403)).detail).toBe('device certificate revoked');
   });
 });
 
@@ -100,6 +124,29 @@ describe('a connected device', () => {
     const agent = await connectAgent(await enrolDevice());
     agent.ws.send('ping');
     await eventually(async () => agent.texts.includes('pong'));
+    agent.close();
+  });
+
+  it('derives last seen from the heartbeat auto-response timestamp, with no storage write per heartbeat', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    await agent.control('device_token');
+    const stub = env.DEVICE_TUNNEL.get(env.DEVICE_TUNNEL.idFromName(device.deviceId));
+    const presence = () => runInDurableObject(stub, (_instance, state) => readPresence(state.storage));
+    const before = await presence();
+    await new Promise((r) => setTimeout(r, 100));
+    agent.ws.send('ping');
+    await eventually(async () => agent.texts.includes('pong'));
+    expect((await presence())?.lastSeen).toBe(before?.lastSeen);
+    const heartbeatAt = await runInDurableObject(stub, async (instance, state) => {
+      const t = (instance as unknown as { tunnel: Tunnel }).tunnel;
+      const ws = liveSocket(t);
+      const at = ws && state.getWebSocketAutoResponseTimestamp(ws);
+      await onAlarm(t);
+      return at?.getTime();
+    });
+    expect(heartbeatAt).toBeGreaterThanOrEqual((before?.lastSeen ?? Infinity) + 90);
+    expect((await presence())?.lastSeen).toBe(heartbeatAt);
     agent.close();
   });
 
