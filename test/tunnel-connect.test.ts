@@ -9,7 +9,7 @@ import { claimCodes, deviceCertificates, deviceConnections, deviceEvents } from 
 import { keyRing } from '../workers/auth/keys.ts';
 import { claimCodeHash, normalizeClaimCode } from '../workers/devices/claim-code.ts';
 import { liveSocket, onAlarm, tunnelContext, type Tunnel } from '../durable-objects/tunnel/lifecycle.ts';
-import { readPresence } from '../durable-objects/tunnel/presence.ts';
+import { readPresence, updatePresence } from '../durable-objects/tunnel/presence.ts';
 import { db } from './support/auth-fixtures.ts';
 import { BASE, connectAgent, connectJwt, connectRaw, enrolDevice, eventually, revokeDevice } from './tunnel.test-fixture.ts';
 
@@ -147,6 +147,47 @@ describe('a connected device', () => {
     });
     expect(heartbeatAt).toBeGreaterThanOrEqual((before?.lastSeen ?? Infinity) + 90);
     expect((await presence())?.lastSeen).toBe(heartbeatAt);
+    agent.close();
+  });
+
+  it('is closed with 4003 and marked offline when the certificate it connected with is revoked', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    await agent.control('device_token');
+    await revokeDevice(device.deviceId);
+    expect((await agent.waitClosed())?.code).toBe(CloseCode.REVOKED);
+    expect(await connection(device.deviceId)).toMatchObject({ online: false });
+    const last = (await events(device.deviceId)).filter((e) => e.type === 'disconnected').at(-1);
+    expect(last?.detail).toMatchObject({ code: CloseCode.REVOKED, reason: 'certificate revoked' });
+    expect((await expectRefused(await connectRaw({ Authorization: `Bearer ${await connectJwt(device)}` }), 403)).detail).toBe('device certificate revoked');
+  });
+
+  it('refreshes the device token and the claim code from the alarm when they fall due, while the device stays connected', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    const firstToken = await agent.control('device_token');
+    const firstCode = await agent.control('claim_code');
+    const stub = env.DEVICE_TUNNEL.get(env.DEVICE_TUNNEL.idFromName(device.deviceId));
+    const due = await runInDurableObject(stub, async (instance, state) => {
+      const presence = await readPresence(state.storage);
+      // Two thirds of the token's lifetime from now, and the code's expiry, as pushCredentials scheduled them.
+      const scheduled = { tokenRefreshAt: presence?.tokenRefreshAt, claimCodeExpiresAt: presence?.claimCodeExpiresAt };
+      await updatePresence(state.storage, presence?.connectionId ?? '', { tokenRefreshAt: Date.now() - 1, claimCodeExpiresAt: Date.now() });
+      await onAlarm((instance as unknown as { tunnel: Tunnel }).tunnel);
+      return scheduled;
+    });
+    expect(Math.round(((due.tokenRefreshAt ?? 0) - Date.now()) / 60_000)).toBe(10);
+    expect(Math.floor((due.claimCodeExpiresAt ?? 0) / 1000)).toBe(firstCode.expiresAt);
+    const tokens = async () => agent.frames.filter((f) => f.type === 'control' && f.message.type === 'device_token');
+    await eventually(async () => (await tokens()).length === 2);
+    const codes = agent.frames.flatMap((f) => (f.type === 'control' && f.message.type === 'claim_code' ? [f.message.code] : []));
+    expect(codes).toHaveLength(2);
+    expect(codes[1]).not.toBe(firstCode.code);
+    const second = (await tokens())[1];
+    expect(second?.type === 'control' && second.message.type === 'device_token' && second.message.token).not.toBe(firstToken.token);
+    // Only the new code is live in D1.
+    const rows = await db().select().from(claimCodes).where(eq(claimCodes.deviceId, device.deviceId));
+    expect(rows.map((r) => r.codeHash)).toEqual([await claimCodeHash(codes[1] ?? '')]);
     agent.close();
   });
 

@@ -182,7 +182,7 @@ describe('the tunnel across agent failures and restarts', () => {
 });
 
 describe('credentials the Worker refuses at GET /devices/connect', () => {
-  it('refuses a replayed device JWT (401) and a revoked certificate (403), and the agent says why', async () => {
+  it('refuses a replayed device JWT (401); revoking the certificate closes the live tunnel (4003) and refuses it from then on (403)', async () => {
     const other = await enrolDevice(server);
     const url = `${server.url.replace(/^http/, 'ws')}/devices/connect`;
     const jwt = await other.jwt();
@@ -202,9 +202,11 @@ describe('credentials the Worker refuses at GET /devices/connect', () => {
     first.socket?.close(1000);
     expect(await dial()).toEqual({ status: 401, detail: 'device token already used' });
 
-    await revokeDevice(server, other.deviceId);
     const agent = spawnAgent('--forward', origin.url, '--state-dir', other.stateDir, '--exit-on-auth-failure');
     agents.push(agent);
+    await agent.waitFor(/^Claim code: /);
+    await revokeDevice(server, other.deviceId);
+    expect(await agent.waitFor(/^disconnected /)).toMatch(/^disconnected code=4003 by=cloud reason="certificate revoked" after [\d.]+s; retry in [\d.]+s$/);
     await agent.waitFor(/^device credential refused/);
     const refusedAt = Date.now();
     expect(await agent.exit).toBe(7);
