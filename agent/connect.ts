@@ -15,7 +15,7 @@ import { AGENT_VERSION } from './tunnel/version.ts';
 
 const USAGE =
   'gatehouse-agent connect --forward http://127.0.0.1:PORT [--url URL] [--state-dir DIR] [--json] ' +
-  '[--exit-on-auth-failure] [--shutdown-timeout SECONDS] [--max-streams N]';
+  '[--mtls] [--exit-on-auth-failure] [--shutdown-timeout SECONDS] [--max-streams N]';
 
 function positiveInt(value: string | undefined, name: string, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -38,6 +38,7 @@ export const connect: Command = {
         url: { type: 'string' },
         forward: { type: 'string' },
         json: { type: 'boolean' },
+        mtls: { type: 'boolean' },
         'exit-on-auth-failure': { type: 'boolean' },
         'shutdown-timeout': { type: 'string' },
         'max-streams': { type: 'string' },
@@ -70,10 +71,17 @@ export const connect: Command = {
       onRenewed: (notAfter) => log.line('renewed', { notAfter: notAfter.toISOString() }, `certificate renewed, valid until ${notAfter.toISOString()}`),
       onRenewalFailed: (message) => log.line('warning', { message: `certificate renewal failed: ${message}` }, `warning: certificate renewal failed: ${message}`, 'warn'),
     });
+    const mtls = opts.mtls === true;
     const agent = startTunnelAgent({
       url,
       forward: target,
-      credential,
+      // With --mtls the certificate authenticates in the TLS handshake (Cloudflare mTLS) and no JWT is sent.
+      ...(mtls
+        ? { clientCertificate: () => {
+            const current = loadState(dir);
+            return { cert: `${current.certPem.trim()}\n${current.chainPem}`, key: current.keyPem };
+          } }
+        : { credential }),
       deviceId: state.deviceId,
       stateDir: dir,
       shutdownDeadlineMs: shutdownSeconds * 1000,
@@ -82,6 +90,8 @@ export const connect: Command = {
     });
     log.attach(agent.events);
 
+    // Without a JWT per attempt (which checks first), --mtls checks for a due renewal at start, then hourly.
+    if (mtls) void credential.checkRenewal();
     const renewal = setInterval(() => void credential.checkRenewal(), RENEWAL_CHECK_MS);
     renewal.unref();
     let signals = 0;

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { HEARTBEAT_PING, HEARTBEAT_PONG } from '../lib/tunnel/index.ts';
 import { tunnelConfig } from '../workers/devices/config.ts';
 import { IDENTITY_HEADER, connectIdentitySchema, proxyHeadOf, readJsonHeader } from '../workers/devices/internal.ts';
-import { acceptAgent, connectionOf, liveSocket, notifyClaimed, onAgentClosed, onAlarm, tunnelContext, type Tunnel } from './tunnel/lifecycle.ts';
+import { acceptAgent, closeRevoked, connectionOf, liveSocket, notifyClaimed, onAgentClosed, onAlarm, tunnelContext, type Tunnel } from './tunnel/lifecycle.ts';
 import { proxyFailure, proxyThroughTunnel } from './tunnel/proxy-stream.ts';
 
 // A freshly connected agent says hello within a round trip; a request that arrives in between waits this long for it.
@@ -45,6 +45,11 @@ export class DeviceTunnel extends DurableObject<Env> {
   /** Tells the connected device it has been claimed by `ownerId`; false when it is not connected. */
   async claimed(ownerId: string): Promise<boolean> {
     return notifyClaimed(this.tunnel, ownerId);
+  }
+
+  /** The device's certificates with these serials were revoked: a connection made with one of them is closed (4003). */
+  async revoked(serials: string[]): Promise<boolean> {
+    return closeRevoked(this.tunnel, serials);
   }
 
   /** Whether an agent is connected right now (its socket is open). */

@@ -1,5 +1,5 @@
 import { runInDurableObject } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { and, eq } from 'drizzle-orm';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -8,9 +8,10 @@ import { CloseCode, TUNNEL_SUBPROTOCOL, encodeFrame, type DecodedFrame } from '.
 import { claimCodes, deviceCertificates, deviceConnections, deviceEvents } from '../schema/index.ts';
 import { keyRing } from '../workers/auth/keys.ts';
 import { claimCodeHash, normalizeClaimCode } from '../workers/devices/claim-code.ts';
-import { onAlarm, tunnelContext } from '../durable-objects/tunnel/lifecycle.ts';
+import { liveSocket, onAlarm, tunnelContext, type Tunnel } from '../durable-objects/tunnel/lifecycle.ts';
+import { readPresence, updatePresence } from '../durable-objects/tunnel/presence.ts';
 import { db } from './support/auth-fixtures.ts';
-import { connectAgent, connectJwt, connectRaw, enrolDevice, eventually, revokeDevice } from './tunnel.test-fixture.ts';
+import { BASE, connectAgent, connectJwt, connectRaw, enrolDevice, eventually, revokeDevice } from './tunnel.test-fixture.ts';
 
 const connection = (deviceId: string) => db().query.deviceConnections.findFirst({ where: eq(deviceConnections.deviceId, deviceId) });
 const events = (deviceId: string) => db().select().from(deviceEvents).where(eq(deviceEvents.deviceId, deviceId)).orderBy(deviceEvents.id);
@@ -53,12 +54,35 @@ describe('GET /devices/connect: authentication before the upgrade', () => {
   });
 });
 
+describe('GET /devices/connect with Cloudflare mTLS (request.cf.tlsClientAuth)', () => {
+  const viaMtls = (fingerprint: string, certVerified = 'SUCCESS') =>
+    exports.default.fetch(`${BASE}/devices/connect`, {
+      headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': TUNNEL_SUBPROTOCOL },
+      cf: { tlsClientAuth: { certPresented: '1', certVerified, certFingerprintSHA256: fingerprint } },
+    });
+
+  it('accepts a certificate the edge verified, matched by fingerprint, and refuses an unverified or revoked one', async () => {
+    const device = await enrolDevice();
+    const cert = await db().query.deviceCertificates.findFirst({ where: eq(deviceCertificates.deviceId, device.deviceId) });
+    const fingerprint = (cert?.fingerprint ?? '').toUpperCase().match(/../g)?.join(':') ?? '';
+    await expectRefused(await viaMtls(fingerprint, 'FAILED:unable to verify the first certificate'), 401);
+    const ok = await viaMtls(fingerprint);
+    expect(ok.status).toBe(101);
+    ok.webSocket?.accept();
+    await eventually(async () => (await events(device.deviceId)).find((e) => e.type === 'connected'));
+    expect((await events(device.deviceId)).find((e) => e.type === 'connected')?.detail).toMatchObject({ method: 'mtls', certificateSerial: cert?.serial });
+    ok.webSocket?.close(1000);
+    await revokeDevice(device.deviceId);
+    expect((await expectRefused(await viaMtls(fingerprint), 403)).detail).toBe('device certificate revoked');
+  });
+});
+
 describe('a connected device', () => {
   it('gets config first, then a device token bound to its certificate and a claim code stored only as a hash', async () => {
     const device = await enrolDevice();
     const agent = await connectAgent(device);
     const first = await agent.next((f): f is DecodedFrame => f.type === 'control');
-    expect(first).toMatchObject({ type: 'control', message: { type: 'config', pingIntervalSeconds: 15, pingTimeoutSeconds: 10 } });
+    expect(first).toMatchObject({ type: 'control', message: { type: 'config', settings: { maxConcurrentStreams: 64, initialWindow: 256 * 1024 }, pingIntervalSeconds: 15, pingTimeoutSeconds: 10 } });
 
     const { token, expiresAt } = await agent.control('device_token');
     const { payload } = await jwtVerify(token, createLocalJWKSet((await keyRing(env.JWT_SIGNING_KEYS)).jwks), { audience: 'device-api', issuer: env.ISSUER });
@@ -100,6 +124,70 @@ describe('a connected device', () => {
     const agent = await connectAgent(await enrolDevice());
     agent.ws.send('ping');
     await eventually(async () => agent.texts.includes('pong'));
+    agent.close();
+  });
+
+  it('derives last seen from the heartbeat auto-response timestamp, with no storage write per heartbeat', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    await agent.control('device_token');
+    const stub = env.DEVICE_TUNNEL.get(env.DEVICE_TUNNEL.idFromName(device.deviceId));
+    const presence = () => runInDurableObject(stub, (_instance, state) => readPresence(state.storage));
+    const before = await presence();
+    await new Promise((r) => setTimeout(r, 100));
+    agent.ws.send('ping');
+    await eventually(async () => agent.texts.includes('pong'));
+    expect((await presence())?.lastSeen).toBe(before?.lastSeen);
+    const heartbeatAt = await runInDurableObject(stub, async (instance, state) => {
+      const t = (instance as unknown as { tunnel: Tunnel }).tunnel;
+      const ws = liveSocket(t);
+      const at = ws && state.getWebSocketAutoResponseTimestamp(ws);
+      await onAlarm(t);
+      return at?.getTime();
+    });
+    expect(heartbeatAt).toBeGreaterThanOrEqual((before?.lastSeen ?? Infinity) + 90);
+    expect((await presence())?.lastSeen).toBe(heartbeatAt);
+    agent.close();
+  });
+
+  it('is closed with 4003 and marked offline when the certificate it connected with is revoked', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    await agent.control('device_token');
+    await revokeDevice(device.deviceId);
+    expect((await agent.waitClosed())?.code).toBe(CloseCode.REVOKED);
+    expect(await connection(device.deviceId)).toMatchObject({ online: false });
+    const last = (await events(device.deviceId)).filter((e) => e.type === 'disconnected').at(-1);
+    expect(last?.detail).toMatchObject({ code: CloseCode.REVOKED, reason: 'certificate revoked' });
+    expect((await expectRefused(await connectRaw({ Authorization: `Bearer ${await connectJwt(device)}` }), 403)).detail).toBe('device certificate revoked');
+  });
+
+  it('refreshes the device token and the claim code from the alarm when they fall due, while the device stays connected', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device);
+    const firstToken = await agent.control('device_token');
+    const firstCode = await agent.control('claim_code');
+    const stub = env.DEVICE_TUNNEL.get(env.DEVICE_TUNNEL.idFromName(device.deviceId));
+    const due = await runInDurableObject(stub, async (instance, state) => {
+      const presence = await readPresence(state.storage);
+      // Two thirds of the token's lifetime from now, and the code's expiry, as pushCredentials scheduled them.
+      const scheduled = { tokenRefreshAt: presence?.tokenRefreshAt, claimCodeExpiresAt: presence?.claimCodeExpiresAt };
+      await updatePresence(state.storage, presence?.connectionId ?? '', { tokenRefreshAt: Date.now() - 1, claimCodeExpiresAt: Date.now() });
+      await onAlarm((instance as unknown as { tunnel: Tunnel }).tunnel);
+      return scheduled;
+    });
+    expect(Math.round(((due.tokenRefreshAt ?? 0) - Date.now()) / 60_000)).toBe(10);
+    expect(Math.floor((due.claimCodeExpiresAt ?? 0) / 1000)).toBe(firstCode.expiresAt);
+    const tokens = async () => agent.frames.filter((f) => f.type === 'control' && f.message.type === 'device_token');
+    await eventually(async () => (await tokens()).length === 2);
+    const codes = agent.frames.flatMap((f) => (f.type === 'control' && f.message.type === 'claim_code' ? [f.message.code] : []));
+    expect(codes).toHaveLength(2);
+    expect(codes[1]).not.toBe(firstCode.code);
+    const second = (await tokens())[1];
+    expect(second?.type === 'control' && second.message.type === 'device_token' && second.message.token).not.toBe(firstToken.token);
+    // Only the new code is live in D1.
+    const rows = await db().select().from(claimCodes).where(eq(claimCodes.deviceId, device.deviceId));
+    expect(rows.map((r) => r.codeHash)).toEqual([await claimCodeHash(codes[1] ?? '')]);
     agent.close();
   });
 

@@ -3,7 +3,7 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex, utf8 } from '../lib/encoding.ts';
 import { ErrorCode, type DecodedFrame } from '../lib/tunnel/index.ts';
-import { connectionOf, liveSocket, tunnelContext } from '../durable-objects/tunnel/lifecycle.ts';
+import { connectionOf, liveSocket, tunnelContext, type Tunnel } from '../durable-objects/tunnel/lifecycle.ts';
 import { proxyThroughTunnel } from '../durable-objects/tunnel/proxy-stream.ts';
 import { seedDevice } from './api.test-fixture.ts';
 import { call, expectBearerError, expectProblem, signIn } from './gateway.test-fixture.ts';
@@ -97,7 +97,10 @@ describe('proxying through a connected agent', () => {
     expect(got.byteLength).toBe(download.byteLength);
     expect(await sha256Hex(got)).toBe(await sha256Hex(download));
     expect(await sha256Hex(new Uint8Array(received ?? []))).toBe(await sha256Hex(upload));
-    // The cloud never sent a DATA frame above 64 KiB, and both sides exchanged window updates.
+    // The cloud never sent a DATA frame above 64 KiB, and it granted credit back as the client read the download.
+    const data = agent.frames.filter((f): f is Extract<DecodedFrame, { type: 'data' }> => f.type === 'data');
+    expect(data.reduce((n, f) => n + f.data.byteLength, 0)).toBe(upload.byteLength);
+    expect(Math.max(...data.map((f) => f.data.byteLength))).toBeLessThanOrEqual(64 * 1024);
     expect(agent.frames.filter((f) => f.type === 'window_update').length).toBeGreaterThan(5);
     agent.close();
   });
@@ -168,6 +171,37 @@ describe('proxying through a connected agent', () => {
     expect(res.body).toContain('did not answer within');
     const open = await agent.next(isOpen);
     expect((await agent.next(resetOf(open.streamId))).code).toBe(ErrorCode.TIMEOUT);
+    agent.close();
+  });
+
+  it('does not time out an upload that keeps flowing: credit from the agent restarts the head timeout', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device, { answer: (req) => ({ status: 200, body: utf8(`got ${req.body.byteLength}`) }) });
+    await agent.control('device_token');
+    const stub = env.DEVICE_TUNNEL.get(env.DEVICE_TUNNEL.idFromName(device.deviceId));
+    const res = await runInDurableObject(stub, async (instance) => {
+      // The object's own tunnel context, whose connection the agent's frames are routed to.
+      const t = (instance as unknown as { tunnel: Tunnel }).tunnel;
+      const ws = liveSocket(t);
+      const conn = ws && connectionOf(t, ws);
+      if (!conn) throw new Error('no connection');
+      await conn.whenReady(1000);
+      // 6 × 200 KiB, one every 150 ms: about 900 ms in all, three times the 300 ms timeout, with credit flowing throughout.
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (sent === 6) return c.close();
+          await new Promise((r) => setTimeout(r, 150));
+          sent++;
+          c.enqueue(new Uint8Array(200 * 1024).fill(sent));
+        },
+      });
+      const started = Date.now();
+      const out = await proxyThroughTunnel(conn, { method: 'POST', path: '/slow-upload', headers: [] }, body, { headTimeoutMs: 300 });
+      return { status: out.status, body: await out.text(), took: Date.now() - started };
+    });
+    expect(res).toMatchObject({ status: 200, body: `got ${6 * 200 * 1024}` });
+    expect(res.took).toBeGreaterThan(600);
     agent.close();
   });
 

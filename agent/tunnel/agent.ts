@@ -23,8 +23,13 @@ export interface TunnelAgentOptions {
   readonly url: string;
   /** The local service: `http://127.0.0.1:PORT` (a parsed target is accepted too). */
   readonly forward: string | ForwardTarget;
-  /** A fresh bearer credential (a device JWT) for each attempt. */
-  readonly credential: () => Promise<string>;
+  /** A fresh bearer credential (a device JWT) for each attempt; without one, the client certificate must authenticate. */
+  readonly credential?: () => Promise<string>;
+  /**
+   * A TLS client certificate for Cloudflare mTLS (docs/tunnel-protocol.md §15), read again for each attempt: the
+   * certificate chain and key (PEM), and optionally the CAs to trust for the server (default: Node's).
+   */
+  readonly clientCertificate?: () => { cert: string; key: string; ca?: string };
   /** The device id, for logs. */
   readonly deviceId?: string;
   /** Where `claim_code` and `device_token` are written; nothing is written without it. */
@@ -112,9 +117,11 @@ export function startTunnelAgent(opts: TunnelAgentOptions): TunnelAgent {
     }
   }
 
-  function attempt(n: number, credential: string): Promise<Attempt> {
+  function attempt(n: number, credential: string | undefined): Promise<Attempt> {
+    const tls = opts.clientCertificate?.();
     const ws = new WebSocket(url, [TUNNEL_SUBPROTOCOL], {
-      headers: { Authorization: `Bearer ${credential}` },
+      headers: credential === undefined ? {} : { Authorization: `Bearer ${credential}` },
+      ...(tls ? { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) } : {}),
       maxPayload: MAX_FRAME_SIZE,
       perMessageDeflate: false,
       followRedirects: false,
@@ -129,8 +136,12 @@ export function startTunnelAgent(opts: TunnelAgentOptions): TunnelAgent {
         resolve({ kind: 'refused', status, reason, authFailure });
       };
       ws.on('unexpected-response', (req, res) => {
+        // The refusal's connection may stay open (an upgrade answered with a keep-alive response); it must not
+        // outlive the attempt, or a stopping agent would wait for the server to hang up before the process can exit.
+        const socket = res.socket;
         void refusalOf(res).then((r) => {
           req.destroy();
+          socket?.destroy();
           refuse(r.status, r.reason, r.authFailure);
         });
       });
@@ -165,7 +176,7 @@ export function startTunnelAgent(opts: TunnelAgentOptions): TunnelAgent {
       events.emit('connecting', { attempt: n, url });
       let result: Attempt;
       try {
-        const credential = await opts.credential();
+        const credential = await opts.credential?.();
         if (stopping) return 'stopped';
         result = await attempt(n, credential);
       } catch (err) {

@@ -52,7 +52,9 @@ export type Connection = ReturnType<typeof createConnection>;
 /** Builds the runtime of an accepted agent socket from its state. */
 export function createConnection(ws: WebSocket, initial: SocketState, hooks: ConnectionHooks) {
   let state = initial;
-  const table = createStreamTable({ side: 'cloud', settings: { initialWindow: 4 * 1024 * 1024 } });
+  // The protocol defaults (docs/tunnel-protocol.md §6), announced to the agent in `config` (`settings` below): a window
+  // the agent was not told about would leave it sending against the default while this side waits for more to drain.
+  const table = createStreamTable({ side: 'cloud' });
   if (state.peerSettings) table.setPeerSettings(state.peerSettings);
   // Local ids restart at 1 in a rebuilt table; on the wire they continue above every id already used (an even offset keeps parity).
   const base = state.lastWireId === 0 ? 0 : state.lastWireId + 1;
@@ -224,6 +226,8 @@ export function createConnection(ws: WebSocket, initial: SocketState, hooks: Con
     },
     /** Sends a frame on an open stream (checked by the state machine first); false when it was not sent. */
     send,
+    /** What this side accepts, for the `config` message. */
+    settings: table.settings,
     /** Sends a control message to the agent. */
     control: (message: CloudControlMessage): boolean => write(encodeControl(message)),
     receive,

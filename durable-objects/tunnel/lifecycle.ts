@@ -115,7 +115,7 @@ export async function acceptAgent(t: Tunnel, identity: ConnectIdentity): Promise
   }
   const conn = connectionOf(t, server) as Connection;
   const config = tunnelConfig(t.env);
-  conn.control({ type: 'config', pingIntervalSeconds: config.pingIntervalSeconds, pingTimeoutSeconds: config.pingTimeoutSeconds });
+  conn.control({ type: 'config', settings: conn.settings, pingIntervalSeconds: config.pingIntervalSeconds, pingTimeoutSeconds: config.pingTimeoutSeconds });
   const replaced = older.length > 0 && previous?.online ? previous.connectionId : null;
   let due: Partial<Credentials> = {};
   try {
@@ -199,6 +199,30 @@ export async function onAlarm(t: Tunnel): Promise<void> {
   }
   const next = await updatePresence(t.ctx.storage, presence.connectionId, patch);
   if (next) await schedule(t, next);
+}
+
+/**
+ * Closes the device's live connection (4003) if it authenticated with one of the `serials` just revoked, and marks the
+ * device offline: a revoked certificate must not keep a tunnel it opened before the revocation. True if one was closed.
+ */
+export async function closeRevoked(t: Tunnel, serials: readonly string[]): Promise<boolean> {
+  let closed = false;
+  for (const ws of t.ctx.getWebSockets(AGENT_TAG)) {
+    const state = socketStateOf(ws);
+    if (!state || !serials.includes(state.certificateSerial)) continue;
+    const lastSeen = lastSeenOf(t, ws, state);
+    t.connections.get(ws)?.lose();
+    t.connections.delete(ws);
+    try {
+      ws.send(encodeGoaway(0, ErrorCode.NO_ERROR, 'certificate revoked'));
+      ws.close(CloseCode.REVOKED, 'certificate revoked');
+    } catch {
+      /* already closed */
+    }
+    await markOffline(t, state, { code: CloseCode.REVOKED, reason: 'certificate revoked', lastSeen });
+    closed = true;
+  }
+  return closed;
 }
 
 /** Tells the connected device it has been claimed (the claim endpoint calls this); false when it is not connected. */

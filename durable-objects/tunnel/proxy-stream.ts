@@ -43,8 +43,15 @@ type Outcome = { head: ResponseHead } | { failure: Response };
 
 /** Proxies one request over `conn`; resolves with the client's response once the device's head (or a failure) is known. */
 export async function proxyThroughTunnel(conn: Connection, head: RequestHead, body: ReadableStream<Uint8Array> | null, opts: { headTimeoutMs: number }): Promise<Response> {
-  let settle!: (outcome: Outcome) => void;
-  const outcome = new Promise<Outcome>((resolve) => (settle = resolve));
+  let settled = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let resolveOutcome!: (outcome: Outcome) => void;
+  const outcome = new Promise<Outcome>((resolve) => (resolveOutcome = resolve));
+  const settle = (o: Outcome) => {
+    settled = true;
+    if (timer !== null) clearTimeout(timer);
+    resolveOutcome(o);
+  };
   const credit = createWakeup();
   let gone = false;
   // After the head, frames go to whoever carries the body: the response sink or the WebSocket bridge.
@@ -55,9 +62,21 @@ export async function proxyThroughTunnel(conn: Connection, head: RequestHead, bo
     settle({ failure });
   };
 
+  // The head timeout measures the agent's silence: credit it grants for the request body (it is draining the upload
+  // into the local service) restarts the clock, so a large upload is not cut off while it still flows.
+  const armTimeout = () => {
+    if (timer !== null) clearTimeout(timer);
+    if (settled) return;
+    timer = setTimeout(() => {
+      reset(ErrorCode.TIMEOUT, 'no response in time');
+      settle({ failure: proxyFailure(504, `The device did not answer within ${Math.round(opts.headTimeoutMs / 1000)} s.`) });
+    }, opts.headTimeoutMs);
+  };
+
   const events: StreamEvents = {
     frame(frame: StreamFrame) {
       if (frame.type === 'reset') gone = true;
+      if (frame.type === 'window_update') armTimeout();
       if (frame.type === 'window_update' || frame.type === 'reset') credit.fire();
       if (after) return after.frame(frame);
       if (frame.type === 'response') return settle({ head: frame.head });
@@ -73,9 +92,10 @@ export async function proxyThroughTunnel(conn: Connection, head: RequestHead, bo
 
   const opened = conn.open(head, events);
   if (!opened.ok) {
-    return opened.refused === 'limit'
-      ? proxyFailure(503, 'The device is busy (too many concurrent requests); retry.', { 'Retry-After': '1' })
-      : proxyFailure(503, 'The device is offline.', { 'Retry-After': '5' });
+    if (opened.refused === 'limit') return proxyFailure(503, 'The device is busy (too many concurrent requests); retry.', { 'Retry-After': '1' });
+    // The agent sent GOAWAY (it is draining before a restart): a new connection is moments away.
+    if (opened.refused === 'going_away') return proxyFailure(503, 'The device is shutting down; retry.', { 'Retry-After': '1' });
+    return proxyFailure(503, 'The device is offline.', { 'Retry-After': '5' });
   }
   const stream = opened.stream;
   const id = stream.id;
@@ -99,12 +119,8 @@ export async function proxyThroughTunnel(conn: Connection, head: RequestHead, bo
     });
   } else if (!head.websocket) conn.send({ type: 'end', streamId: id });
 
-  const timer = setTimeout(() => {
-    reset(ErrorCode.TIMEOUT, 'no response in time');
-    settle({ failure: proxyFailure(504, `The device did not answer within ${Math.round(opts.headTimeoutMs / 1000)} s.`) });
-  }, opts.headTimeoutMs);
+  armTimeout();
   const result = await outcome;
-  clearTimeout(timer);
   if ('failure' in result) return result.failure;
 
   if (result.head.status === 101) {

@@ -77,6 +77,8 @@ export const CloseCode = {
   UNSUPPORTED_VERSION: 4001,
   /** The peer stopped answering heartbeats. */
   HEARTBEAT_TIMEOUT: 4002,
+  /** The certificate the device connected with was revoked: reconnecting with it will be refused. */
+  REVOKED: 4003,
 } as const;
 
 /** The payload of a DATA frame: below the 1 MiB Workers WebSocket message limit and small enough to interleave streams fairly. */

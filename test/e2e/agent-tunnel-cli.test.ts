@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../agent/commands.ts';
 import { generateDeviceKey, privateKeyPem } from '../../agent/csr.ts';
 import { DEVICE_JWT_TYP } from '../../agent/device-jwt.ts';
 import { pemOf, saveState } from '../../agent/state.ts';
@@ -19,8 +18,8 @@ import { issueDeviceCertificate } from '../../lib/pki/issue.ts';
 import { verifyDeviceChain } from '../../lib/pki/verify-chain.ts';
 import { CloseCode, ErrorCode } from '../../lib/tunnel/index.ts';
 import { ROOT } from './fixtures.ts';
-import { startLocalService, until, type LocalService } from './agent-tunnel-harness.ts';
-import { startCloudPeer, type CloudPeer, type Gate } from './agent-tunnel-peer.ts';
+import { startLocalService, until, type LocalService } from './agent-tunnel-harness.test-fixture.ts';
+import { startCloudPeer, type CloudPeer, type Gate } from './agent-tunnel-peer.test-fixture.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'gatehouse-agent-tunnel-'));
 const deviceId = crypto.randomUUID();
@@ -69,19 +68,9 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-// Through agent/cli.ts once `connect` is registered there; until then the command module is run directly.
-const registered = COMMANDS.some((c) => c.name === 'connect');
-const LAUNCH = [
-  "const { connect } = await import('./agent/connect.ts');",
-  "const { AgentError } = await import('./agent/errors.ts');",
-  'try { process.exitCode = await connect.run(process.argv.slice(1)); }',
-  'catch (e) { console.error(String(e)); process.exitCode = e instanceof AgentError ? e.code : 1; }',
-].join(' ');
-
 /** Starts the agent; `lines` fills as it prints, `exit` resolves with its exit code. */
 function agent(...args: string[]) {
-  const argv = registered ? ['agent/cli.ts', 'connect', ...args] : ['--input-type=module', '-e', LAUNCH, '--', ...args];
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['agent/cli.ts', 'connect', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const lines: string[] = [];
   let stderr = '';
@@ -158,7 +147,11 @@ describe('gatehouse-agent connect (child process)', () => {
       expect(await a.exit).toBe(0);
 
       const b = agent('--forward', local.url, '--state-dir', stateDir, '--exit-on-auth-failure');
+      await b.waitFor(/^device credential refused/);
+      const refusedAt = Date.now();
       expect(await b.exit).toBe(7);
+      // The peer keeps the refused connection open, as the Worker does: the agent must not wait for it to close.
+      expect(Date.now() - refusedAt).toBeLessThan(3000);
       expect(b.lines).toContain('device credential refused (HTTP 401: device certificate revoked); not retrying');
     } finally {
       revoked.now = false;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, FrameEncodeError, encodeOpen } from '../../lib/tunnel/index.ts';
 import { freePort } from '../../scripts/lib/local-server.ts';
-import { chunks, random, sha256, sleep, startLocalService, startTunnel, until, type Tunnel } from './agent-tunnel-harness.ts';
+import { chunks, random, sha256, sleep, startLocalService, startTunnel, until, type Tunnel } from './agent-tunnel-harness.test-fixture.ts';
 
 const MiB = 1024 * 1024;
 const cleanup: (() => Promise<void>)[] = [];

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBackoff, fullJitter, startTunnelAgent } from '../../agent/tunnel/index.ts';
 import { CloseCode, ErrorCode } from '../../lib/tunnel/index.ts';
-import { sleep, startLocalService, startTunnel, until } from './agent-tunnel-harness.ts';
-import { startCloudPeer } from './agent-tunnel-peer.ts';
+import { sleep, startLocalService, startTunnel, until } from './agent-tunnel-harness.test-fixture.ts';
+import { startCloudPeer } from './agent-tunnel-peer.test-fixture.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

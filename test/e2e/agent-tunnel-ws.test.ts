@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, type RequestHead } from '../../lib/tunnel/index.ts';
 import { freePort } from '../../scripts/lib/local-server.ts';
-import { random, sha256, startLocalService, startTunnel, until, type Tunnel } from './agent-tunnel-harness.ts';
+import { random, sha256, startLocalService, startTunnel, until, type Tunnel } from './agent-tunnel-harness.test-fixture.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

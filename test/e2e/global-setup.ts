@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startLocalServer } from '../../scripts/lib/local-server.ts';
 import { ROOT, seedFixtures, type E2eFixtures } from './fixtures.ts';
+import { TUNNEL_TEST_VARS } from './util/tunnel-vars.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +17,8 @@ export default async function setup(project: TestProject) {
   const server = await startLocalServer({
     root: ROOT,
     // Every e2e request comes from 127.0.0.1: keep the per-IP lock-out from spilling between tests.
-    vars: { LOGIN_MAX_FAILURES: '50' },
+    // Short tunnel timeouts, so the device-tunnel tests need not wait 30 s for a 504.
+    vars: { LOGIN_MAX_FAILURES: '50', ...TUNNEL_TEST_VARS },
     prepare: async (ctx) => {
       fixtures = await seedFixtures(ctx);
     },

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { claimRoutes } from '../devices/claim.ts';
 import { deviceEventsApi } from '../device-api/user-events.ts';
 import { orgs } from '../orgs/index.ts';
 import { adminUsers } from './admin-users.ts';
@@ -15,6 +16,7 @@ export const api = new Hono<AppEnv>()
   .route('/', openapi)
   .route('/api/users/me', me)
   .route('/api/devices', devices)
+  .route('/', claimRoutes)
   .route('/api/admin/users', adminUsers)
   .route('/api/devices', deviceEventsApi)
   .route('/api/orgs', orgs);

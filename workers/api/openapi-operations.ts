@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { recordPage } from '../../lib/records/view.ts';
+import { claimBody } from '../devices/claim.ts';
 import * as o from '../orgs/schemas.ts';
 import * as s from './schemas.ts';
 
@@ -34,6 +35,7 @@ export const components = {
   Device: { schema: s.deviceSchema, io: 'output' },
   DeviceList: { schema: s.deviceList, io: 'output' },
   DevicePatch: { schema: s.devicePatch, io: 'input' },
+  ClaimDevice: { schema: claimBody, io: 'input' },
   Member: { schema: s.memberSchema, io: 'output' },
   MemberList: { schema: s.memberList, io: 'output' },
   Grant: { schema: s.grantBody, io: 'input' },
@@ -66,6 +68,10 @@ export const operations: OperationSpec[] = [
   { method: 'get', path: '/api/users/me', operationId: 'getProfile', summary: 'The caller’s profile (created on the first call)', tag: 'profile', responses: ok('The profile', 'Profile') },
   { method: 'patch', path: '/api/users/me', operationId: 'updateProfile', summary: 'Edit the display name, locale, time zone or picture', tag: 'profile', body: 'ProfilePatch', responses: ok('The updated profile', 'Profile') },
   { method: 'get', path: '/api/devices', operationId: 'listDevices', summary: 'Devices shared with the caller, with role and live connection status', tag: 'devices', query: s.pageQuery, responses: ok('One page of devices', 'DeviceList') },
+  {
+    method: 'post', path: '/api/devices/claim', operationId: 'claimDevice', summary: 'Claim an online, unclaimed device with the code it shows; the caller becomes its owner (one generic 400 for any bad code)', tag: 'devices',
+    body: 'ClaimDevice', responses: ok('The claimed device', 'Device'), errors: [503],
+  },
   { method: 'get', path: '/api/devices/:deviceId', operationId: 'getDevice', summary: 'One device (any role; settings for operators and above)', tag: 'devices', params: s.deviceParams, responses: ok('The device', 'Device'), errors: [404] },
   { method: 'patch', path: '/api/devices/:deviceId', operationId: 'updateDevice', summary: 'Rename a device or replace its settings (admin, owner)', tag: 'devices', params: s.deviceParams, body: 'DevicePatch', responses: ok('The device', 'Device'), errors: [403, 404] },
   { method: 'delete', path: '/api/devices/:deviceId', operationId: 'deleteDevice', summary: 'Delete a device (owner): releases ownership and revokes its certificates', tag: 'devices', params: s.deviceParams, responses: { 204: { description: 'Deleted' } }, errors: [403, 404] },

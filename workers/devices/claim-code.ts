@@ -4,7 +4,7 @@ import { sha256Hex } from '../../lib/encoding.ts';
  * Claim codes: what an unclaimed device prints so that a person can claim it. Ten Crockford base32 symbols (50 bits),
  * shown as `XXXXX-XXXXX`. Crockford's alphabet has no I, L, O or U, and reading is forgiving (case, dashes and spaces
  * are ignored; I and L read as 1, O as 0), so a code copied from a small display survives. Only the SHA-256 of the
- * normalised code is stored. workers/devices/README.md has the brute-force arithmetic.
+ * normalised code is stored. docs/tunnel-protocol.md §17 has the brute-force arithmetic.
  */
 
 /** Crockford's base32 alphabet (https://www.crockford.com/base32.html). */

@@ -56,7 +56,7 @@ async function takeAttempt(env: Env, scope: 'user' | 'ip', key: string, rule: Ra
  * `POST /api/devices/claim {claimCode}`: the caller claims the device showing the code and becomes its owner. The code
  * must be valid, unexpired and unused, and its device online and unclaimed; it is consumed atomically with the
  * ownership (workers/devices/claim-store.ts), and the device hears `claimed` over its tunnel. Attempts are limited per
- * user and per IP (CLAIM_RATE_LIMIT_PER_USER / _PER_IP); workers/devices/README.md shows why that makes guessing futile.
+ * user and per IP (CLAIM_RATE_LIMIT_PER_USER / _PER_IP); docs/tunnel-protocol.md §17 shows why that makes guessing futile.
  */
 export const claimRoutes = new Hono<ApiEnv>().post('/api/devices/claim', ensureUser(), validate('json', claimBody), async (c) => {
   const config = tunnelConfig(c.env);

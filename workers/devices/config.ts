@@ -3,7 +3,7 @@ import { parseRateRule, type RateRule } from '../gateway/config.ts';
 
 /**
  * The device tunnel's settings (connect, proxy, claim, device token), parsed once per env from optional vars, so a
- * deployment that sets none gets the defaults below. workers/devices/README.md explains each one.
+ * deployment that sets none gets the defaults below. docs/tunnel-protocol.md and the README explain each one.
  */
 
 /** The vars this module reads, beyond the generated `Env`. */
@@ -23,7 +23,7 @@ export type TunnelConfig = {
   publicUrl: string;
   /** The `aud` a device JWT must carry at `GET /devices/connect`. */
   connectAudience: string;
-  /** Longest wait for a proxied response head before 504 (RESET TIMEOUT to the agent). */
+  /** Longest silence of the agent before a proxied response head (504, RESET TIMEOUT); its credit for the request body counts as a sign of life. */
   responseTimeoutMs: number;
   /** Heartbeat timing announced to the agent in `config`. */
   pingIntervalSeconds: number;

@@ -5,6 +5,7 @@ import { CRL_REASONS, type CrlReason } from '../../../lib/pki/crl.ts';
 import { canonicalSerialHex, isDeviceId } from '../../../lib/pki/ids.ts';
 import type { AppEnv } from '../../app-env.ts';
 import { database } from '../../db.ts';
+import { tunnelOf } from '../../devices/internal.ts';
 import { validate } from '../../validate.ts';
 import { currentCa } from '../ca.ts';
 import { provisioningConfig } from '../config.ts';
@@ -52,6 +53,12 @@ export const deviceAdmin = new Hono<AppEnv>()
       await currentCrl(db, await currentCa(c.env), provisioningConfig(c.env).crlValidityMs);
     } catch (e) {
       c.get('log').error('CRL rebuild after revocation failed', { error: e instanceof Error ? e.message : String(e) });
+    }
+    // A tunnel opened with a revoked certificate is closed now, not when it next reconnects (a superseded one was replaced by its renewal).
+    if (revoked.length > 0 && reason !== 'superseded') {
+      await tunnelOf(c.env, deviceId)
+        .revoked(revoked)
+        .catch((e: unknown) => c.get('log').error('closing the revoked device tunnel failed', { deviceId, error: e instanceof Error ? e.message : String(e) }));
     }
     const device = await existingDevice(db, deviceId);
     return c.json({ deviceId, status: device.status, reason, revoked }, 200, { 'Cache-Control': 'no-store' });

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import type { AddressInfo } from 'node:net';
 import { startTunnelAgent, type TunnelAgent, type TunnelAgentOptions } from '../../agent/tunnel/index.ts';
 import type { RequestRecord } from '../../agent/tunnel/link.ts';
-import { startCloudPeer, type CloudPeer, type PeerConnection, type PeerOptions } from './agent-tunnel-peer.ts';
+import { startCloudPeer, type CloudPeer, type PeerConnection, type PeerOptions } from './agent-tunnel-peer.test-fixture.ts';
 
 /** A local HTTP service on 127.0.0.1. */
 export interface LocalService {

@@ -1,5 +1,5 @@
 /**
- * One stream of the test cloud peer (agent-tunnel-peer.ts): sends a request body under the agent's credit, and
+ * One stream of the test cloud peer (agent-tunnel-peer.test-fixture.ts): sends a request body under the agent's credit, and
  * receives the response with credit granted only as the test reads, exactly as the Durable Object does. WebSocket
  * streams carry messages both ways with lib/tunnel's fragmenting and reassembly.
  */

@@ -7,12 +7,13 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import {
   ErrorCode, HEARTBEAT_PING, HEARTBEAT_PONG, MAX_FRAME_SIZE, TUNNEL_SUBPROTOCOL, createStreamTable, decodeFrame, encodeControl, encodeFrame,
   type CloudControlMessage, type FrameError, type GoawayFrame, type RequestHead, type Settings, type StreamFrame,
 } from '../../lib/tunnel/index.ts';
-import { createPeerStream, deferred, type PeerStream } from './agent-tunnel-peer-stream.ts';
+import { createPeerStream, deferred, type PeerStream } from './agent-tunnel-peer-stream.test-fixture.ts';
 
 /** What the peer does at the handshake: undefined accepts, a status refuses with a problem body. */
 export type Refusal = { status: number; detail: string } | undefined;
@@ -135,15 +136,21 @@ export async function startCloudPeer(opts: PeerOptions = {}) {
   const attempts: { at: number; authorization: string | undefined; protocol: string | undefined; status: number }[] = [];
   let waiters: ((c: PeerConnection) => void)[] = [];
   let gate = opts.gate;
+  const refusedSockets = new Set<Duplex>();
   const server = createServer();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_SIZE, handleProtocols: (offered) => (offered.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false) });
   server.on('upgrade', async (req, socket, head) => {
+    // An upgrading socket has no listener of the HTTP server's any more: a client that hangs up on a refusal must not crash the test.
+    socket.on('error', () => undefined);
     const refusal = req.url === '/devices/connect' ? await gate?.(req) : { status: 404, detail: 'not found' };
     const status = refusal?.status ?? 101;
     attempts.push({ at: performance.now(), authorization: req.headers.authorization, protocol: req.headers['sec-websocket-protocol'], status });
     if (refusal) {
       const body = JSON.stringify({ type: 'about:blank', title: 'Refused', status, detail: refusal.detail });
-      socket.end(`HTTP/1.1 ${status} Refused\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      // Like the Worker, the refusal keeps the connection open: the agent must hang up itself.
+      socket.write(`HTTP/1.1 ${status} Refused\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      refusedSockets.add(socket);
+      socket.on('close', () => refusedSockets.delete(socket));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -173,6 +180,7 @@ export async function startCloudPeer(opts: PeerOptions = {}) {
     },
     async close(): Promise<void> {
       for (const c of wss.clients) c.terminate();
+      for (const s of refusedSockets) s.destroy();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
