@@ -8,7 +8,7 @@ import { matches } from '../where.ts';
 import type { RecordRow } from './row.ts';
 
 const COLUMNS = ['id', 'kind', 'device_id', 'user_id', 'type', 'time', 'time_ms', 'received_at', 'size', 'enc_kid', 'payload', 'body', 'decrypt_status', 'decrypt_error', 'ciphertext', 'signature', 'sig_kid', 'sig_status', 'sig_detail'] as const;
-const INSERT_ROW = `INSERT INTO records (${COLUMNS.join(', ')}, replicated_at) VALUES (${COLUMNS.map(() => '?').join(', ')}, ?) ON CONFLICT (id) DO NOTHING`;
+const INSERT_ROW = `INSERT INTO records (${COLUMNS.join(', ')}, replicated_at) VALUES (${COLUMNS.map(() => '?').join(', ')}, ?) ON CONFLICT (id) DO NOTHING RETURNING seq`;
 
 /** The id of the record a rule appends for a source record: the same on every attempt and re-sync. */
 export async function ruleOutputId(rule: string, recordId: string): Promise<string> {
@@ -48,7 +48,8 @@ export async function writePage(db: D1Database, rules: readonly RuleDef[], rows:
     .prepare('UPDATE replication_state SET cursor = ?, pages = pages + 1, last_received_at = COALESCE(?, last_received_at), last_sync_at = ?, last_error = NULL WHERE id = 1')
     .bind(cursor, last?.received_at ?? null, now);
   const results = await db.batch([...inserts, ...runs, state]);
-  return results.slice(0, inserts.length).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+  // RETURNING yields a row only for a new record (meta.changes would also count the FTS trigger's writes).
+  return results.slice(0, inserts.length).reduce((n, r) => n + r.results.length, 0);
 }
 
 /** The stored replication state. */
