@@ -43,6 +43,13 @@ CREATE TABLE `device_orgs` (
 );
 --> statement-breakpoint
 CREATE INDEX `device_orgs_org_idx` ON `device_orgs` (`org_id`);--> statement-breakpoint
+CREATE TABLE `otp_orgs` (
+	`otp_id` text PRIMARY KEY NOT NULL,
+	`org_id` text NOT NULL,
+	FOREIGN KEY (`otp_id`) REFERENCES `otps`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`org_id`) REFERENCES `organisations`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
 CREATE TABLE `records` (
 	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`id` text NOT NULL,

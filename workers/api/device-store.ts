@@ -1,10 +1,11 @@
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { Problem } from '../../lib/errors.ts';
-import { deviceConnections, devices, deviceUsers } from '../../schema/index.ts';
+import { deviceConnections, deviceOrgs, devices, deviceUsers, orgMembers } from '../../schema/index.ts';
 import { auditEntry, type AdminActor } from '../auth/store/client-admin.ts';
 import type { User } from '../auth/store/users.ts';
 import type { Database } from '../db.ts';
+import { effectiveDeviceRole, type OrgRole } from '../orgs/roles.ts';
 import { revokeCertificates } from '../provisioning/store/certificates.ts';
 import { atLeast, type DeviceRole } from './device-roles.ts';
 import type { deviceSchema } from './schemas.ts';
@@ -32,28 +33,45 @@ export function deviceView(row: DeviceRow): DeviceView {
   };
 }
 
-const selectRows = (db: Database) =>
+/**
+ * The devices a user sees: those shared with them (`device_users`) and those of the organisations they belong to, with
+ * the stronger of the direct role and the one their organisation role maps to (workers/orgs/roles.ts).
+ */
+const selectRows = (db: Database, userId: string) =>
   db
-    .select({ device: devices, role: deviceUsers.role, connection: deviceConnections })
-    .from(deviceUsers)
-    .innerJoin(devices, eq(devices.id, deviceUsers.deviceId))
-    .leftJoin(deviceConnections, eq(deviceConnections.deviceId, deviceUsers.deviceId));
+    .select({ device: devices, direct: deviceUsers.role, orgRole: orgMembers.role, connection: deviceConnections })
+    .from(devices)
+    .leftJoin(deviceUsers, and(eq(deviceUsers.deviceId, devices.id), eq(deviceUsers.userId, userId)))
+    .leftJoin(deviceOrgs, eq(deviceOrgs.deviceId, devices.id))
+    .leftJoin(orgMembers, and(eq(orgMembers.orgId, deviceOrgs.orgId), eq(orgMembers.userId, userId)))
+    .leftJoin(deviceConnections, eq(deviceConnections.deviceId, devices.id));
+
+type JoinedRow = Omit<DeviceRow, 'role'> & { direct: DeviceRole | null; orgRole: OrgRole | null };
+const withRole = (rows: JoinedRow[]): DeviceRow[] =>
+  rows.flatMap(({ device, direct, orgRole, connection }) => {
+    const role = effectiveDeviceRole(direct ?? undefined, orgRole ?? undefined);
+    return role ? [{ device, role, connection }] : [];
+  });
+
+// Index-driven: the ids come from device_users (by user) and org_members → device_orgs (by user, then by org).
+const visibleIds = (userId: string) =>
+  sql`(SELECT device_id FROM device_users WHERE user_id = ${userId}
+    UNION SELECT device_orgs.device_id FROM org_members JOIN device_orgs ON device_orgs.org_id = org_members.org_id WHERE org_members.user_id = ${userId})`;
 
 /** The devices a user holds a role on, by device id, one page after the cursor (one query, connection state included). */
 export async function listUserDevices(db: Database, userId: string, page: { limit: number; after?: string | undefined }): Promise<{ rows: DeviceRow[]; next: string | null }> {
-  const rows = await selectRows(db)
-    .where(and(eq(deviceUsers.userId, userId), page.after ? gt(deviceUsers.deviceId, page.after) : undefined))
-    .orderBy(asc(deviceUsers.deviceId))
+  const rows = await selectRows(db, userId)
+    .where(and(sql`${devices.id} IN ${visibleIds(userId)}`, page.after ? gt(devices.id, page.after) : undefined))
+    .orderBy(asc(devices.id))
     .limit(page.limit + 1);
   const more = rows.length > page.limit;
-  const shown = rows.slice(0, page.limit);
+  const shown = withRole(rows.slice(0, page.limit));
   return { rows: shown, next: more ? (shown.at(-1)?.device.id ?? null) : null };
 }
 
 /** The device and the user's role on it, or undefined when the user has none (the API then answers 404). */
 export async function findMembership(db: Database, deviceId: string, userId: string): Promise<DeviceRow | undefined> {
-  const [row] = await selectRows(db).where(and(eq(deviceUsers.deviceId, deviceId), eq(deviceUsers.userId, userId)));
-  return row;
+  return withRole(await selectRows(db, userId).where(eq(devices.id, deviceId)))[0];
 }
 
 /** Renames a device or replaces its settings, with its audit row. */

@@ -1,5 +1,5 @@
-import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import { claimCodes, deviceConnections, deviceEvents, devices, deviceUsers } from '../../schema/index.ts';
+import { and, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { auditLog, claimCodes, deviceConnections, deviceEvents, deviceOrgs, devices, deviceUsers } from '../../schema/index.ts';
 import type { Database } from '../db.ts';
 import { claimCodeHash, generateClaimCode } from './claim-code.ts';
 
@@ -23,8 +23,12 @@ export async function issueClaimCode(db: Database, deviceId: string, opts: { ttl
   return { code, expiresAt };
 }
 
-/** Claims the device behind a code for `userId`; the device id, or null for any failure (which is not told apart). */
-export async function consumeClaimCode(db: Database, input: { claimCode: string; userId: string; requestId?: string; now?: number }): Promise<string | null> {
+/**
+ * Claims the device behind a code for `userId`; the device id, or null for any failure (which is not told apart).
+ * With `orgId` the device also joins that organisation (the caller checked the membership), in the same batch; a device
+ * already in another organisation cannot be claimed into this one (workers/orgs/device-store.ts).
+ */
+export async function consumeClaimCode(db: Database, input: { claimCode: string; userId: string; orgId?: string; requestId?: string; now?: number }): Promise<string | null> {
   const codeHash = await claimCodeHash(input.claimCode);
   if (codeHash === null) return null;
   const now = input.now ?? Date.now();
@@ -32,7 +36,13 @@ export async function consumeClaimCode(db: Database, input: { claimCode: string;
     .select({ id: devices.id })
     .from(devices)
     .innerJoin(deviceConnections, eq(deviceConnections.deviceId, devices.id))
-    .where(and(eq(devices.status, 'unclaimed'), eq(deviceConnections.online, true)));
+    .where(
+      and(
+        eq(devices.status, 'unclaimed'),
+        eq(deviceConnections.online, true),
+        input.orgId ? sql`NOT EXISTS (SELECT 1 FROM device_orgs WHERE device_orgs.device_id = ${devices.id} AND device_orgs.org_id != ${input.orgId})` : undefined,
+      ),
+    );
   // The row this batch consumed: its hash, stamped with this batch's time (a code is consumed once, so nothing else matches).
   const consumed = and(eq(claimCodes.codeHash, codeHash), eq(claimCodes.usedAt, now));
   const detail = JSON.stringify({ by: input.userId, requestId: input.requestId ?? null });
@@ -75,6 +85,42 @@ export async function consumeClaimCode(db: Database, input: { claimCode: string;
           .from(claimCodes)
           .where(consumed),
       ),
+    ...(input.orgId ? claimIntoOrg(db, input.orgId, input.userId, input.requestId ?? null, consumed, now) : []),
   ]);
   return taken[0]?.deviceId ?? null;
+}
+
+/** The link of a claimed device to the organisation it was claimed into, and its audit row, both only when this batch consumed the code. */
+function claimIntoOrg(db: Database, orgId: string, userId: string, requestId: string | null, consumed: SQL | undefined, now: number) {
+  const linkedNow = sql`EXISTS (SELECT 1 FROM device_orgs WHERE device_id = ${claimCodes.deviceId} AND org_id = ${orgId} AND created_at = ${now} AND assigned_by = ${userId})`;
+  return [
+    db
+      .insert(deviceOrgs)
+      .select(
+        db
+          .select({
+            deviceId: claimCodes.deviceId,
+            orgId: sql<string>`${orgId}`.as('org_id'),
+            assignedBy: sql<string>`${userId}`.as('assigned_by'),
+            createdAt: sql<number>`${now}`.as('created_at'),
+          })
+          .from(claimCodes)
+          .where(consumed),
+      )
+      .onConflictDoNothing(),
+    db.insert(auditLog).select(
+      db
+        .select({
+          id: sql<number | null>`NULL`.as('id'),
+          actor: sql<string>`${userId}`.as('actor'),
+          action: sql<string>`'org.device_assign'`.as('action'),
+          target: sql<string>`${orgId}`.as('target'),
+          detail: sql<string>`json_object('deviceId', ${claimCodes.deviceId}, 'via', 'claim')`.as('detail'),
+          requestId: sql<string | null>`${requestId}`.as('request_id'),
+          createdAt: sql<number>`${now}`.as('created_at'),
+        })
+        .from(claimCodes)
+        .where(and(consumed, linkedNow)),
+    ),
+  ] as const;
 }

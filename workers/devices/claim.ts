@@ -7,12 +7,16 @@ import type { RateRule } from '../gateway/config.ts';
 import { clientIp } from '../gateway/rate-limit.ts';
 import { database } from '../db.ts';
 import { validate } from '../validate.ts';
+import { requireOrg } from '../orgs/org-store.ts';
 import { consumeClaimCode } from './claim-store.ts';
 import { tunnelConfig } from './config.ts';
 import { tunnelOf } from './internal.ts';
 
 /** `POST /api/devices/claim` body. */
-export const claimBody = z.object({ claimCode: z.string().min(1).max(64).describe('The code the device printed, e.g. K7QF9-3MZX2') });
+export const claimBody = z.object({
+  claimCode: z.string().min(1).max(64).describe('The code the device printed, e.g. K7QF9-3MZX2'),
+  orgId: z.string().min(1).max(100).optional().describe('An organisation the caller belongs to, which the device joins (workers/orgs)'),
+});
 
 /** Every failure of a claim looks the same, so a caller learns nothing about codes or devices. */
 const claimFailed = () =>
@@ -61,7 +65,9 @@ export const claimRoutes = new Hono<ApiEnv>().post('/api/devices/claim', ensureU
   if (config.claimPerIp && ip) await takeAttempt(c.env, 'ip', ip, config.claimPerIp);
   if (config.claimPerUser) await takeAttempt(c.env, 'user', user.id, config.claimPerUser);
   const db = database(c.env.DB);
-  const deviceId = await consumeClaimCode(db, { claimCode: c.req.valid('json').claimCode, userId: user.id, requestId: c.get('requestId') });
+  const { claimCode, orgId } = c.req.valid('json');
+  if (orgId) await requireOrg(db, orgId, user.id); // 404 unless the caller is a member
+  const deviceId = await consumeClaimCode(db, { claimCode, userId: user.id, requestId: c.get('requestId'), ...(orgId ? { orgId } : {}) });
   if (!deviceId) throw claimFailed();
   c.get('log').info('device claimed', { deviceId, userId: user.id });
   try {

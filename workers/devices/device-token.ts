@@ -2,11 +2,11 @@ import { bytesToBase64Url } from '../../lib/encoding.ts';
 import { authConfig } from '../auth/config.ts';
 import { keyRing } from '../auth/keys.ts';
 import { signJwt } from '../auth/mint.ts';
-import { DEVICE_API_AUDIENCE } from '../notifications/device-auth.ts';
+import { DEVICE_API_AUDIENCE } from '../device-api/authenticate.ts';
 
 /**
  * The device token the tunnel pushes to a connected device: a short-lived RS256 JWT from the platform key ring, which
- * the Device Gateway accepts (workers/notifications/device-auth.ts verifies it). It is bound to the certificate the
+ * the Device Gateway accepts (workers/device-api/authenticate.ts verifies it). It is bound to the certificate the
  * device connected with by the RFC 8705 §3.1 confirmation `cnf["x5t#S256"]`, so revoking that certificate ends it too.
  */
 

@@ -5,7 +5,7 @@ import type { AppEnv } from '../app-env.ts';
 import { checkLimit } from '../gateway/rate-limit.ts';
 import { validate } from '../validate.ts';
 import { notificationsConfig } from './config.ts';
-import { authenticateDeviceCaller, type DeviceCaller } from './device-auth.ts';
+import { authenticateDeviceCaller, type DeviceCaller } from '../device-api/authenticate.ts';
 import { webPushSize } from './payload.ts';
 import { deviceNotificationBody, type NotificationMessage } from './schemas.ts';
 
@@ -14,7 +14,7 @@ export type DeviceEnv = { Bindings: AppEnv['Bindings']; Variables: AppEnv['Varia
 
 /**
  * `POST /device-api/v1/notifications {title, body, data?, severity}`: a device asks Gatehouse to notify its users.
- * The device is authenticated first (device token or x5c JWT, see device-auth.ts), then limited to
+ * The device is authenticated first (device token or x5c JWT, see workers/device-api/authenticate.ts), then limited to
  * NOTIFY_RATE_LIMIT_PER_DEVICE; the request becomes ONE message on the `NOTIFICATIONS` queue, and the answer is
  * 202 with the notification id, which the users' delivery history shows as `messageId`.
  */

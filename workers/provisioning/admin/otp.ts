@@ -1,7 +1,9 @@
+import { eq } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { Problem } from '../../../lib/errors.ts';
 import { cleanSerialNumber } from '../../../lib/pki/ids.ts';
+import { organisations } from '../../../schema/index.ts';
 import type { AppEnv } from '../../app-env.ts';
 import { database } from '../../db.ts';
 import { validate } from '../../validate.ts';
@@ -18,8 +20,8 @@ const serial = z
 const fields = {
   serial: serial.optional(),
   note: z.string().trim().max(500).optional(),
-  // Organisations come in a later issue; the field is accepted now so scripts that send it keep working then.
-  orgId: z.string().max(100).optional(),
+  /** The organisation the enrolled device joins (workers/orgs); it must exist. */
+  orgId: z.string().min(1).max(100).optional(),
 };
 
 /** The optional body of `POST /admin/api/otp`; unknown fields are ignored. */
@@ -44,16 +46,24 @@ async function issue(c: Context<AppEnv>, input: z.infer<typeof otpRequestBody>, 
       errors: [{ path: 'ttlSeconds', message: `must be at most ${config.otpMaxTtlSeconds}` }],
     });
   }
+  const db = database(c.env.DB);
+  if (input.orgId && !(await db.query.organisations.findFirst({ where: eq(organisations.id, input.orgId), columns: { id: true } }))) {
+    throw new Problem(400, 'Bad Request', {
+      detail: 'The request json is invalid.',
+      type: 'urn:gatehouse:problem:validation',
+      errors: [{ path: 'orgId', message: 'no such organisation' }],
+    });
+  }
   const now = Date.now();
   const { otp, row } = await createOtp(
-    database(c.env.DB),
-    { ttlSeconds, serial: input.serial ?? null, note: input.note || null },
+    db,
+    { ttlSeconds, serial: input.serial ?? null, note: input.note || null, orgId: input.orgId ?? null },
     { actor: PROV_ADMIN_ACTOR, requestId: c.get('requestId') },
     now,
   );
   c.get('log').info('otp issued', { otpId: row.id, serialBound: row.serial !== null });
   // The OTP is a secret shown once: never cached anywhere on the way.
-  return c.json({ id: row.id, otp, expiresAt: new Date(row.expiresAt).toISOString(), serial: row.serial, note: row.note }, status, NO_STORE);
+  return c.json({ id: row.id, otp, expiresAt: new Date(row.expiresAt).toISOString(), serial: row.serial, note: row.note, orgId: input.orgId ?? null }, status, NO_STORE);
 }
 
 /**

@@ -22,7 +22,7 @@ export function otpRefusal(row: OtpRow | undefined, serial: string | null, now: 
   return null;
 }
 
-/** What one enrolment stores: the consumed OTP (by hash), the new device and its first certificate. */
+/** What one enrolment stores: the consumed OTP (by hash), the new device, its first certificate and, if the OTP was issued for one, its organisation. */
 export type Enrolment = {
   otpHash: string;
   deviceId: string;
@@ -63,6 +63,13 @@ export async function enrolDevice(db: Database, e: Enrolment): Promise<boolean> 
     sql`INSERT INTO device_events (device_id, type, detail, created_at)
       SELECT ${deviceId}, 'enrolled', json_object('certificate', ${cert.serialHex}, 'otp', id, 'keyType', ${e.keyType}), ${now}
       FROM otps WHERE code_hash = ${otpHash} AND used_by = ${deviceId}`,
+    // An OTP issued for an organisation puts the device in it (workers/orgs/device-store.ts explains the link).
+    sql`INSERT INTO device_orgs (device_id, org_id, assigned_by, created_at)
+      SELECT ${deviceId}, otp_orgs.org_id, 'prov-admin', ${now}
+      FROM otps JOIN otp_orgs ON otp_orgs.otp_id = otps.id WHERE otps.code_hash = ${otpHash} AND otps.used_by = ${deviceId}`,
+    sql`INSERT INTO audit_log (actor, action, target, detail, request_id, created_at)
+      SELECT 'prov-admin', 'org.device_assign', otp_orgs.org_id, json_object('deviceId', ${deviceId}, 'otp', otps.id), NULL, ${now}
+      FROM otps JOIN otp_orgs ON otp_orgs.otp_id = otps.id WHERE otps.code_hash = ${otpHash} AND otps.used_by = ${deviceId}`,
   ]);
   return consumed.length === 1;
 }

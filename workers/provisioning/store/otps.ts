@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import { randomToken, sha256Hex } from '../../../lib/encoding.ts';
-import { otps } from '../../../schema/index.ts';
+import { otpOrgs, otps } from '../../../schema/index.ts';
 import type { Database } from '../../db.ts';
 import { provAudit, provAuditIf, type ProvActor } from './audit.ts';
 import { atomically } from './batch.ts';
@@ -52,7 +52,7 @@ export const otpView = (row: OtpRow, now: number): OtpView => ({
 /** Creates an OTP and returns it once, with its audit row in the same batch; only the SHA-256 is stored. */
 export async function createOtp(
   db: Database,
-  input: { ttlSeconds: number; serial: string | null; note: string | null },
+  input: { ttlSeconds: number; serial: string | null; note: string | null; orgId?: string | null },
   by: ProvActor,
   now = Date.now(),
 ): Promise<{ otp: string; row: OtpRow }> {
@@ -63,7 +63,9 @@ export async function createOtp(
       .insert(otps)
       .values({ id, codeHash: await sha256Hex(otp), serial: input.serial, note: input.note, expiresAt: now + input.ttlSeconds * 1000, createdAt: now })
       .returning(),
-    provAudit(db, by, 'otp.create', id, { ttlSeconds: input.ttlSeconds, serial: input.serial }),
+    provAudit(db, by, 'otp.create', id, { ttlSeconds: input.ttlSeconds, serial: input.serial, ...(input.orgId ? { orgId: input.orgId } : {}) }),
+    // The device this OTP enrols joins the organisation (workers/provisioning/store/enrolment.ts).
+    ...(input.orgId ? [db.insert(otpOrgs).values({ otpId: id, orgId: input.orgId })] : []),
   ]);
   const [row] = rows;
   if (!row) throw new Error('insert returned no row');
