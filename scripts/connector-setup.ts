@@ -55,7 +55,7 @@ export async function connectorSetup(o: {
     GATEHOUSE_CLIENT_SECRET: o.clientSecret ?? existing.GATEHOUSE_CLIENT_SECRET ?? '',
   };
   if (o.username !== undefined) values.GATEHOUSE_USERNAME = o.username;
-  if (o.password !== undefined) values.GATEHOUSE_PASSWORD = o.password;
+  values.GATEHOUSE_PASSWORD = o.password ?? existing.GATEHOUSE_PASSWORD ?? '';
   writeDotenv(o.out, values, 'Gatehouse connector secrets (npm run connector:setup). Private keys: never commit this file.');
   return values;
 }

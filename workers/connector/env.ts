@@ -5,6 +5,6 @@ export type Caller = { subject: string | null; role: string; token: string | nul
 
 /** The connector's Hono env: its bindings, the validated settings and configuration, and the caller. */
 export type ConnectorEnv = {
-  Bindings: Env & { GATEHOUSE_USERNAME?: string; GATEHOUSE_PASSWORD?: string };
+  Bindings: Env;
   Variables: { settings: ConnectorSettings; config: ConnectorConfig; caller: Caller; requestId: string };
 };

@@ -22,7 +22,7 @@ export class PlatformError extends Error {
 export type ServiceCredentials = { clientId: string; clientSecret: string; username?: string; password?: string };
 
 /** Reads the service credentials from the secrets. */
-export function serviceCredentials(env: Env & { GATEHOUSE_USERNAME?: string; GATEHOUSE_PASSWORD?: string }): ServiceCredentials {
+export function serviceCredentials(env: Env): ServiceCredentials {
   return { clientId: env.GATEHOUSE_CLIENT_ID ?? '', clientSecret: env.GATEHOUSE_CLIENT_SECRET ?? '', username: env.GATEHOUSE_USERNAME || undefined, password: env.GATEHOUSE_PASSWORD || undefined };
 }
 
@@ -53,8 +53,14 @@ async function fetchServiceToken(settings: ConnectorSettings, creds: ServiceCred
       headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
       body: JSON.stringify({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: creds.clientId, AuthParameters: params }),
     });
-    const body = cognitoAnswer.safeParse(await res.json().catch(() => null));
-    if (!res.ok || !body.success) throw new PlatformError(res.status, `the platform refused the connector's service sign-in (HTTP ${res.status}); check GATEHOUSE_USERNAME, GATEHOUSE_PASSWORD and GATEHOUSE_CLIENT_ID`);
+    const raw: unknown = await res.json().catch(() => null);
+    const body = cognitoAnswer.safeParse(raw);
+    if (!res.ok || !body.success) {
+      // Cognito's error type and message say what is wrong (they never contain the password).
+      const err = z.object({ __type: z.string().optional(), message: z.string().optional() }).safeParse(raw);
+      const why = err.success ? [err.data.__type, err.data.message].filter(Boolean).join(': ') : '';
+      throw new PlatformError(res.status, `the platform refused the connector's service sign-in (HTTP ${res.status}${why ? `, ${why}` : ''}); check GATEHOUSE_USERNAME, GATEHOUSE_PASSWORD and GATEHOUSE_CLIENT_ID`);
+    }
     return { token: body.data.AuthenticationResult.AccessToken, expiresIn: body.data.AuthenticationResult.ExpiresIn };
   }
   const res = await call(`${settings.gatehouseUrl}/oauth2/token`, {

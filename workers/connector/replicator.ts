@@ -19,8 +19,10 @@ import { runDueRules } from './rules/run.ts';
 export type ReplicationStatus = {
   cursor: string | null;
   stream: 'open' | 'closed';
+  /** False while the platform has entries after the cursor, or cannot be asked. */
   caughtUp: boolean;
-  lag: { records: number; capped: boolean; seconds: number };
+  /** Entries waiting after the cursor (at most one page is counted: `capped`), and the age of the oldest; null when the platform cannot be asked. */
+  lag: { records: number; capped: boolean; seconds: number } | null;
   counts: Awaited<ReturnType<typeof counts>>;
   pages: number;
   lastSyncAt: string | null;
@@ -215,7 +217,7 @@ export class Replicator extends DurableObject<Env> {
   async status(): Promise<ReplicationStatus> {
     const db = this.env.DB;
     const state = await readState(db);
-    let lag = { records: 0, capped: false, seconds: 0 };
+    let lag: ReplicationStatus['lag'] = null;
     try {
       const ahead = await this.client().page(state.cursor, 500);
       const oldest = ahead.records[0];
@@ -226,7 +228,7 @@ export class Replicator extends DurableObject<Env> {
     return {
       cursor: state.cursor,
       stream: this.socket ? 'open' : 'closed',
-      caughtUp: lag.records === 0,
+      caughtUp: lag?.records === 0,
       lag,
       counts: await counts(db),
       pages: state.pages,
