@@ -175,20 +175,22 @@ export class Replicator extends DurableObject<Env> {
     this.buffer = [];
     const last = batch.at(-1);
     if (!last) return;
-    void this.serial(async () => {
+    const written = this.serial(async () => {
       try {
         await this.ingest(client, batch.map((b) => b.record), last.cursor);
+        return true;
       } catch (e) {
         await recordError(this.env.DB, e instanceof Error ? e.message : 'stream write failed');
         this.dropStream('a stream batch could not be written');
-        return;
+        return false;
       }
-      await this.rules().catch(() => undefined);
     });
+    // After the batch, not inside it: rules() queues behind the batch on the same serial chain.
+    this.ctx.waitUntil(written.then((ok) => (ok ? this.rules() : 0)).catch(() => undefined));
   }
 
   /** Forgets the stream (unwritten frames are re-read from the cursor) and re-syncs soon. */
-  private dropStream(why: string): void {
+  private dropStream(why: string, quiet = false): void {
     const ws = this.socket;
     this.socket = undefined;
     this.buffer = [];
@@ -199,7 +201,7 @@ export class Replicator extends DurableObject<Env> {
     } catch {
       /* already closed */
     }
-    this.ctx.waitUntil(recordError(this.env.DB, why).then(() => this.ctx.storage.setAlarm(Date.now() + 1000)));
+    this.ctx.waitUntil((quiet ? Promise.resolve() : recordError(this.env.DB, why)).then(() => this.ctx.storage.setAlarm(Date.now() + 1000)));
   }
 
   private rules(): Promise<number> {
@@ -239,7 +241,7 @@ export class Replicator extends DurableObject<Env> {
 
   /** Forgets everything replicated and replicates again from the start (rule history is kept: nothing fires twice). */
   async backfill(): Promise<void> {
-    this.dropStream('backfill');
+    this.dropStream('backfill', true);
     await this.serial(() => resetReplication(this.env.DB));
     await this.sync();
   }
