@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, parseSettings } from '../../workers/connector/config.ts';
 import { compileQuery, QuerySyntaxError } from '../../workers/connector/search/query.ts';
+import { conditionSql, matches, parseCondition } from '../../workers/connector/where.ts';
 
 const issuesOf = (raw: unknown) => {
   try {
@@ -69,5 +70,28 @@ describe('the search query language', () => {
     expect(err('door OR')).toBe('OR at the end of the query needs a term after it');
     expect(err('""')).toBe('empty phrase at position 1');
     expect(err('   ')).toBe('q has no words to search for');
+  });
+});
+
+describe('field conditions', () => {
+  const fields = parseConfig({ fields: { t: { path: 'payload.t', type: 'number' }, s: { path: 's', type: 'string' }, b: { path: 'b', type: 'boolean' } } }).fields;
+  const cond = (text: string) => {
+    const c = parseCondition(text, fields);
+    if (!c.ok) throw new Error(c.error);
+    return c.condition;
+  };
+
+  it('evaluates on payloads with typed comparisons (a string never equals a number)', () => {
+    expect(matches({ payload: { t: 81 } }, cond('t>80'))).toBe(true);
+    expect(matches({ payload: { t: '81' } }, cond('t>80'))).toBe(false);
+    expect(matches({ s: 'north hall' }, cond('s~hall'))).toBe(true);
+    expect(matches({ b: false }, cond('b=false'))).toBe(true);
+    expect(matches({}, cond('s!=x'))).toBe(false);
+  });
+
+  it('compiles to SQL on the given column, bound value apart', () => {
+    expect(conditionSql(cond('t>=1.5'), 'r.payload')).toEqual({ sql: "(json_type(r.payload, '$.payload.t') IN ('integer','real') AND json_extract(r.payload, '$.payload.t') >= ?)", value: 1.5 });
+    expect(conditionSql(cond("s~it's"))).toEqual({ sql: "instr(json_extract(payload, '$.s'), ?) > 0", value: "it's" });
+    expect(parseCondition('b>true', fields)).toEqual({ ok: false, error: 'a boolean field (b) takes only = or !=' });
   });
 });

@@ -135,11 +135,13 @@ describe('the connector beside the platform', () => {
     expect(expected).toHaveLength(BULK + 3);
 
     // Small pages, so there is a "middle" of the sync to kill it in.
-    await startTheConnector({ REPLICATION_PAGE_SIZE: '5' });
-    await eventually('part of the backlog replicated', status, (s) => s.counts.records > 20, 40_000).catch((e: Error) => {
+    await startTheConnector({ REPLICATION_PAGE_SIZE: '2' });
+    const partial = await eventually('part of the backlog replicated', status, (s) => s.counts.records > 20, 40_000).catch((e: Error) => {
       throw new Error(`${e.message}\n--- connector output ---\n${connector?.output()}`);
     });
     await connector?.kill('SIGKILL');
+    // Killed mid-sync: the last status seen (just before the kill) was part-way through.
+    expect(partial.counts.records).toBeLessThan(expected.length);
     await startTheConnector();
     const done = await eventually('the backlog replicated', status, (s) => s.counts.records >= expected.length && s.caughtUp, 120_000);
     expect(done.counts.records).toBe(expected.length);
@@ -187,7 +189,7 @@ describe('the connector beside the platform', () => {
     expect(row).toEqual({ device: deviceId, count: temps.length, avg: temps.reduce((a, b) => a + b, 0) / temps.length, min: temps[0], max: temps.at(-1), p50: rank(50), p95: rank(95) });
   });
 
-  it('fires a rule exactly once; its signed (and encrypted) record verifies on the platform, also after a backfill', async () => {
+  it('fires a rule exactly once; its signed (and encrypted) record verifies on the platform, also after a backfill', { timeout: 180_000 }, async () => {
     const hot = await sendReading({ temperature: 95.5, site: 'boiler room', status: 'too hot' });
     type Runs = { runs: { rule: string; recordId: string; status: string; outputId: string; attempts: number }[] };
     const runs = await eventually('rule run done', () => call<Runs>('/rules/runs?rule=overheat'), (r) => r.body.runs?.some((x) => x.recordId === hot && x.status === 'done'), 30_000);
@@ -223,7 +225,7 @@ describe('the connector beside the platform', () => {
     expect((await call<Runs>('/rules/runs?rule=overheat')).body.runs).toHaveLength(1);
   });
 
-  it('decrypts a record under a key it lacked once the key is added (rotation)', async () => {
+  it('decrypts a record under a key it lacked once the key is added (rotation)', { timeout: 120_000 }, async () => {
     // A new encryption key is registered (the old one retires); the running connector does not hold it yet.
     const staged = path.join(work, 'rotated.dev.vars');
     rmSync(staged, { force: true });

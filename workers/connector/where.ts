@@ -62,14 +62,15 @@ export function matches(payload: unknown, c: Condition): boolean {
 }
 
 /** The SQL expression of a declared field (the same text as its expression index, so the index is used). */
-export const fieldSql = (f: FieldDef): string => `json_extract(payload, '$.${f.path}')`;
+export const fieldSql = (f: FieldDef, column = 'payload'): string => `json_extract(${column}, '$.${f.path}')`;
 
 /** The condition as SQL with its bound value. */
-export function conditionSql(c: Condition): { sql: string; value: number | string } {
-  const expr = fieldSql(c.field);
+export function conditionSql(c: Condition, column = 'payload'): { sql: string; value: number | string } {
+  const expr = fieldSql(c.field, column);
   const value = typeof c.value === 'boolean' ? (c.value ? 1 : 0) : c.value;
   if (c.op === '~') return { sql: `instr(${expr}, ?) > 0`, value };
   // A typed comparison: json_extract yields SQL values of the JSON type, so a string never equals a number.
-  const typeCheck = c.field.type === 'number' ? `json_type(payload, '$.${c.field.path}') IN ('integer','real')` : c.field.type === 'boolean' ? `json_type(payload, '$.${c.field.path}') IN ('true','false')` : `json_type(payload, '$.${c.field.path}') = 'text'`;
+  const jsonType = `json_type(${column}, '$.${c.field.path}')`;
+  const typeCheck = c.field.type === 'number' ? `${jsonType} IN ('integer','real')` : c.field.type === 'boolean' ? `${jsonType} IN ('true','false')` : `${jsonType} = 'text'`;
   return { sql: `(${typeCheck} AND ${expr} ${c.op === '!=' ? '<>' : c.op} ?)`, value };
 }

@@ -34,7 +34,7 @@ export async function runAnalytic(db: D1Database, config: ConnectorConfig, name:
   if (from !== undefined) (where.push('r.time_ms >= ?'), binds.push(from));
   if (to !== undefined) (where.push('r.time_ms < ?'), binds.push(to));
   const field = a.field ? config.fields.get(a.field) : undefined;
-  const valueExpr = field ? fieldSql(field).replace('payload', 'r.payload') : 'NULL';
+  const valueExpr = field ? fieldSql(field, 'r.payload') : 'NULL';
   if (field) where.push(`json_type(r.payload, '$.${field.path}') IN ('integer', 'real')`);
 
   const groups: { col: string; expr: string }[] = [];

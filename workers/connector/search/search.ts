@@ -55,8 +55,8 @@ export async function search(db: D1Database, config: ConnectorConfig, p: SearchP
   p.where.forEach((w, i) => {
     const c = parseCondition(w, config.fields);
     if (!c.ok) throw bad(`where[${i}]`, c.error);
-    const sql = conditionSql(c.condition);
-    where.push(sql.sql.replaceAll('payload', 'r.payload'));
+    const sql = conditionSql(c.condition, 'r.payload');
+    where.push(sql.sql);
     binds.push(sql.value);
   });
 
@@ -75,7 +75,7 @@ export async function search(db: D1Database, config: ConnectorConfig, p: SearchP
   else {
     const f = config.fields.get(m[1]);
     if (!f) throw bad('order', `"${m[1]}" is not relevance, time or a declared field (declared: ${[...config.fields.keys()].join(', ') || 'none'})`);
-    key = fieldSql(f).replace('payload', 'r.payload');
+    key = fieldSql(f, 'r.payload');
     where.push(`${key} IS NOT NULL`);
   }
 
