@@ -5,9 +5,10 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { buildCsr, generateDeviceKey } from '../agent/csr.ts';
 import { createDeviceJwt, x5cFor } from '../agent/device-jwt.ts';
+import { bytesToBase64Url } from '../lib/encoding.ts';
 import { encodePem } from '../lib/pki/pem.ts';
 import { base64Body, parseCertsOnlyPkcs7 } from '../lib/pki/pkcs7.ts';
-import { devices } from '../schema/index.ts';
+import { deviceCertificates, devices } from '../schema/index.ts';
 import { BASE, call, expectBearerError } from './gateway.test-fixture.ts';
 import { apiUser, createOrg, deviceToken, encryptionKeyPair, putKeys, seedOrgDevice } from './orgs.test-fixture.ts';
 import { db } from './support/auth-fixtures.ts';
@@ -65,6 +66,16 @@ describe('GET /device-api/v1/config', () => {
       await expectBearerError(await getConfig(jwt), 401, 'invalid_token');
     }
     await expectBearerError(await getConfig(await device.jwt('http://127.0.0.1:8787/elsewhere')), 401, 'invalid_token');
+  });
+
+  it('accepts a device token bound (cnf x5t#S256) to the active certificate, and refuses one bound to another', async () => {
+    const device = await seedOrgDevice(null);
+    const [cert] = await db().select().from(deviceCertificates).where(eq(deviceCertificates.deviceId, device.id));
+    const thumbprint = (hex: string) => bytesToBase64Url(new Uint8Array((hex.match(/../g) ?? []).map((h) => parseInt(h, 16))));
+    expect((await getConfig(await deviceToken(device.id, { cnf: { 'x5t#S256': thumbprint(cert?.fingerprint ?? '') } }))).status).toBe(200);
+    await expectBearerError(await getConfig(await deviceToken(device.id, { cnf: { 'x5t#S256': thumbprint('00'.repeat(32)) } })), 401, 'invalid_token');
+    await expectBearerError(await getConfig(await deviceToken(device.id, { cnf: { 'x5t#S256': 'short' } })), 401, 'invalid_token');
+    await expectBearerError(await getConfig(await deviceToken(device.id, { cnf: 'x' })), 401, 'invalid_token');
   });
 
   it('refuses missing, malformed, user, foreign-audience, too long, unknown-device and revoked credentials with 401', async () => {

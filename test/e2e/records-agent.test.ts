@@ -14,7 +14,6 @@ import { openLocalD1 } from '../../scripts/lib/local-d1.ts';
 import { freePort, startLocalServer, type LocalServer } from '../../scripts/lib/local-server.ts';
 import { createUser } from '../../workers/auth/store/users.ts';
 import { database } from '../../workers/db.ts';
-import { assignDeviceToOrg } from '../../workers/orgs/device-store.ts';
 import { ROOT } from './fixtures.ts';
 import { agent, api, orgKeyPairs, userToken } from './records-harness.ts';
 
@@ -48,11 +47,10 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Every file of the server's local D1 (database, WAL and journal), as bytes. */
-function d1Files(): Buffer[] {
-  const root = path.join(server.stateDir, 'v3', 'd1');
+/** Every file under a directory, recursively, with its bytes. */
+function filesUnder(root: string): { file: string; bytes: Buffer }[] {
   const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? walk(path.join(dir, f)) : [path.join(dir, f)]));
-  return walk(root).map((f) => readFileSync(f));
+  return walk(root).map((file) => ({ file, bytes: readFileSync(file) }));
 }
 
 const records = async () => (await api<{ records: RecordView[] }>(server.url, token, `/api/orgs/${orgId}/records?limit=500`)).body.records;
@@ -65,17 +63,14 @@ describe('an organisation device sending encrypted events with the agent', () =>
     keys = await orgKeyPairs();
     const put = await api(server.url, token, `/api/orgs/${orgId}/keys`, { method: 'PUT', body: { encryptionKey: keys.encryptionKey, signingKey: keys.signingKey } });
     expect(put.status).toBe(200);
-    const otp = await fetch(`${server.url}/admin/api/otp`, { method: 'POST', headers: { Authorization: `PROV-ADMIN ${server.secrets.PROV_ADMIN_API_KEY}`, 'Content-Type': 'application/json' }, body: '{}' });
+    // An OTP issued for the organisation: the device it enrols joins the organisation.
+    const otp = await fetch(`${server.url}/admin/api/otp`, { method: 'POST', headers: { Authorization: `PROV-ADMIN ${server.secrets.PROV_ADMIN_API_KEY}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ orgId }) });
+    expect(otp.status).toBe(201);
     const enrolled = await agent('enroll', '--url', server.url, '--otp', ((await otp.json()) as { otp: string }).otp, '--state-dir', stateDir);
     expect(enrolled.code, enrolled.stderr).toBe(0);
     deviceId = enrolled.stdout.trim();
-    // What enrolment with an OTP issued for the organisation will do once OTPs carry the orgId.
-    const local = await openLocalD1({ configPath: path.join(ROOT, 'wrangler.toml'), stateDir: server.stateDir });
-    try {
-      expect(await assignDeviceToOrg(database(local.db), deviceId, orgId, { actor: 'prov-admin' })).toBe('assigned');
-    } finally {
-      await local.dispose();
-    }
+    const device = await api<{ id: string; role: string }>(server.url, token, `/api/devices/${deviceId}`);
+    expect(device.body).toMatchObject({ id: deviceId, role: 'admin' });
   });
 
   it('sends an event the organisation can decrypt; the platform stores only the JWE', async () => {
@@ -116,11 +111,15 @@ describe('an organisation device sending encrypted events with the agent', () =>
   });
 
   it('never holds the plaintext: the marker is nowhere in the D1 files, while the clear metadata is', async () => {
-    const files = d1Files();
-    expect(files.length).toBeGreaterThan(0);
-    expect(files.some((b) => b.includes('fixed-id-1'))).toBe(true);
-    expect(files.some((b) => b.includes(keys.encKid))).toBe(true);
-    for (const bytes of files) expect(bytes.includes(MARKER)).toBe(false);
+    // The local D1 database (with its WAL and journal) holds the clear metadata…
+    const d1 = filesUnder(path.join(server.stateDir, 'v3', 'd1'));
+    expect(d1.filter((f) => f.file.endsWith('.sqlite')).length).toBeGreaterThan(0);
+    expect(d1.some((f) => f.bytes.includes('fixed-id-1'))).toBe(true);
+    expect(d1.some((f) => f.bytes.includes(keys.encKid))).toBe(true);
+    // …and nothing anywhere in the server's state directory (D1, Durable Objects, caches) holds the plaintext.
+    const everything = filesUnder(server.stateDir);
+    expect(everything.length).toBeGreaterThanOrEqual(d1.length);
+    expect(everything.filter((f) => f.bytes.includes(MARKER)).map((f) => f.file)).toEqual([]);
     expect(existsSync(path.join(stateDir, 'spool', 'rejected'))).toBe(false);
   });
 });

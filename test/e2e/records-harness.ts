@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { COMMANDS } from '../../agent/commands.ts';
 import type { RecordContent } from '../../lib/records/canonical.ts';
 import { signRecord } from '../../lib/records/signature.ts';
 import { ROOT } from './fixtures.ts';
@@ -50,16 +49,10 @@ export async function orgKeyPairs() {
   };
 }
 
-const registered = COMMANDS.some((c) => c.name === 'send-event');
-
-/**
- * Runs the agent CLI (`node agent/cli.ts …`) and collects its exit code and output. Until `send-event` is registered
- * in agent/commands.ts, the same cli.ts runs with it added (test/e2e/records-agent-cli.ts).
- */
+/** Runs the agent CLI (`node agent/cli.ts …`, as `gatehouse-agent` does) and collects its exit code and output. */
 export function agent(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const entry = registered ? 'agent/cli.ts' : 'test/e2e/records-agent-cli.ts';
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['agent/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
