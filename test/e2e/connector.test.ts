@@ -4,7 +4,8 @@
  * halves registered), replicates, is killed mid-sync and restarted, follows live, searches, aggregates, runs a rule
  * whose signed record the platform verifies, decrypts a record once its key is added, and refuses outsiders.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { importJWK, type JWK } from 'jose';
@@ -13,8 +14,9 @@ import { createMultiFernet } from '../../lib/fernet.ts';
 import type { RecordContent } from '../../lib/records/canonical.ts';
 import { signRecord, verifyRecordSignature } from '../../lib/records/signature.ts';
 import type { RecordView } from '../../lib/records/view.ts';
+import { generateWebhookSecret, verifyWebhook } from '../../lib/webhook-signature.ts';
 import { connectorSetup } from '../../scripts/connector-setup.ts';
-import { readDotenv } from '../../scripts/lib/dotenv.ts';
+import { readDotenv, writeDotenv } from '../../scripts/lib/dotenv.ts';
 import { openLocalD1 } from '../../scripts/lib/local-d1.ts';
 import { freePort, startLocalServer, type LocalServer } from '../../scripts/lib/local-server.ts';
 import { createAppClient } from '../../workers/auth/store/clients.ts';
@@ -39,9 +41,14 @@ let ownerToken = '';
 let orgId = '';
 let deviceId = '';
 const sentReadings: { id: string; temperature: number; site: string; status: string }[] = [];
+// A webhook receiver, for the configuration's webhook rule (door.opened → POST, Standard Webhooks signature).
+const hookSecret = generateWebhookSecret();
+const hooks: { id: string; timestamp: string; signature: string; body: string }[] = [];
+let hookServer: Server;
+let hookUrl = '';
 
 const startTheConnector = async (vars: Record<string, string> = {}, file = devVars) => {
-  connector = await startConnector({ devVars: file, stateDir: connectorState, port: connectorPort, vars: { GATEHOUSE_URL: server.url, REPLICATION_RESYNC_SECONDS: '2', MEMBERSHIP_CACHE_SECONDS: '0', ...vars } });
+  connector = await startConnector({ devVars: file, stateDir: connectorState, port: connectorPort, vars: { GATEHOUSE_URL: server.url, REPLICATION_RESYNC_SECONDS: '2', MEMBERSHIP_CACHE_SECONDS: '0', DOOR_WEBHOOK_SECRET: hookSecret, ...vars } });
   return connector;
 };
 const call = <T = Record<string, unknown>>(p: string, init: { method?: string; body?: unknown } = {}, token: string | null = ownerToken) => connectorCall<T>(connector?.url ?? '', token ?? undefined, p, init);
@@ -88,10 +95,22 @@ beforeAll(async () => {
   ownerToken = await userToken(server.url, server.secrets.JWT_SIGNING_KEYS ?? '', owner);
   connectorPort = await freePort();
   await migrateConnector(connectorState);
+  hookServer = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      hooks.push({ id: String(req.headers['webhook-id']), timestamp: String(req.headers['webhook-timestamp']), signature: String(req.headers['webhook-signature']), body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
+  const address = hookServer.address();
+  hookUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`;
 }, 180_000);
 
 afterAll(async () => {
   await connector?.kill('SIGKILL');
+  hookServer?.close();
   await server?.stop();
   rmSync(work, { recursive: true, force: true });
 });
@@ -102,6 +121,10 @@ describe('the connector beside the platform', () => {
     expect((await api(server.url, ownerToken, `/api/orgs/${orgId}/members/${service.id}`, { method: 'PUT', body: { role: 'member' } })).status).toBeLessThan(300);
     const written = await connectorSetup({ url: server.url, orgId, token: ownerToken, clientId: 'connector-e2e', clientSecret: '', username: service.username, password: service.password, out: devVars });
     const encKid = (JSON.parse(written.ORG_ENCRYPTION_KEYS ?? '[]') as { kid: string }[])[0]?.kid;
+    // The bundled configuration plus a webhook rule, through CONNECTOR_CONFIG (a var, overridden in .dev.vars).
+    const config = JSON.parse(readFileSync(path.join(ROOT, 'workers/connector/connector.config.json'), 'utf8')) as { rules: unknown[] };
+    config.rules.push({ name: 'door_hook', when: { type: 'door.opened' }, action: { kind: 'webhook', url: hookUrl, secret: 'DOOR_WEBHOOK_SECRET' } });
+    writeDotenv(devVars, { ...readDotenv(devVars), CONNECTOR_CONFIG: JSON.stringify(config) }, 'connector e2e');
     const org = await api<{ keys: { encryption: { kid: string; status: string; jwk: Record<string, unknown> }[]; signing: { kid: string }[] } }>(server.url, ownerToken, `/api/orgs/${orgId}`);
     expect(org.body.keys.encryption.map((k) => [k.kid, k.status])).toEqual([[encKid, 'active']]);
     expect(org.body.keys.encryption[0]?.jwk.d).toBeUndefined();
@@ -225,12 +248,29 @@ describe('the connector beside the platform', () => {
     expect((await call<Runs>('/rules/runs?rule=overheat')).body.runs).toHaveLength(1);
   });
 
+  it('posts a signed webhook exactly once per matching record', { timeout: 120_000 }, async () => {
+    const sent = await agent('send-event', '--type', 'door.opened', '--data', JSON.stringify({ door: 'front' }), '--state-dir', agentDir);
+    expect(sent.code, sent.stderr).toBe(0);
+    const id = sent.stdout.trim();
+    type Runs = { runs: { recordId: string; status: string; outputId: string }[] };
+    const runs = await eventually('webhook run done', () => call<Runs>('/rules/runs?rule=door_hook'), (r) => r.body.runs?.some((x) => x.recordId === id && x.status === 'done'), 30_000);
+    const run = runs.body.runs.find((x) => x.recordId === id);
+    const mine = hooks.filter((h) => h.id === run?.outputId);
+    expect(mine).toHaveLength(1);
+    expect(await verifyWebhook(hookSecret, mine[0]!, mine[0]!.body)).toBe(true);
+    expect(JSON.parse(mine[0]!.body)).toEqual({ type: 'connector.rule', rule: 'door_hook', source: { id, type: 'door.opened', time: expect.any(String), deviceId }, data: { door: 'front' } });
+    // A re-sync from the start does not post it again.
+    expect((await call('/replication/backfill', { method: 'POST' })).status).toBe(202);
+    await eventually('backfill done', status, (s) => s.caughtUp && s.counts.records > BULK, 60_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(hooks.filter((h) => h.id === run?.outputId)).toHaveLength(1);
+  });
+
   it('decrypts a record under a key it lacked once the key is added (rotation)', { timeout: 120_000 }, async () => {
     // A new encryption key is registered (the old one retires); the running connector does not hold it yet.
     const staged = path.join(work, 'rotated.dev.vars');
     rmSync(staged, { force: true });
     const current = readDotenv(devVars);
-    const { writeDotenv } = await import('../../scripts/lib/dotenv.ts');
     writeDotenv(staged, current, 'staged');
     const rotated = await connectorSetup({ url: server.url, orgId, token: ownerToken, rotate: true, out: staged });
     const newKid = (JSON.parse(rotated.ORG_ENCRYPTION_KEYS ?? '[]') as { kid: string }[])[0]?.kid;
