@@ -61,6 +61,22 @@ describe('replication write path', () => {
     expect((await get<Out>(`/records/${d}-r`)).body.decryption).toMatchObject({ status: 'failed', error: 'relabelled: the JWE evt header does not match the record id, type and time' });
   });
 
+  it('reports its status, with the last error, when the platform cannot be reached', async () => {
+    type Status = { stream: string; caughtUp: boolean; lag: unknown; counts: { records: number; undecryptable: number }; lastError: { message: string; at: string } | null };
+    // Every request wakes the Replicator, whose sync then fails against a port where nothing listens.
+    let res = await get<Status>('/replication/status');
+    for (let i = 0; i < 50 && !res.body.lastError; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await get<Status>('/replication/status');
+    }
+    const { status, body } = res;
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ stream: 'closed', caughtUp: false, lag: null });
+    expect(body.counts.records).toBeGreaterThan(0);
+    expect(body.lastError?.message).toMatch(/^the platform at http:\/\/127\.0\.0\.1:9 could not be reached/);
+    expect(Date.parse(body.lastError?.at ?? '')).toBeGreaterThan(Date.now() - 60_000);
+  });
+
   it('answers 404 for a record it does not hold', async () => {
     expect((await get('/records/nope-never')).status).toBe(404);
   });
