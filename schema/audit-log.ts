@@ -6,7 +6,7 @@ export const auditLog = sqliteTable(
   'audit_log',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    /** A user id, `admin-cli`, `prov-admin` or `system`. */
+    /** A user id, `admin-cli`, `prov-admin`, `client:<id>` (an organisation's bound app client) or `system`. */
     actor: text('actor').notNull(),
     action: text('action').notNull(),
     target: text('target'),

@@ -28,3 +28,4 @@ export * from './auth-challenges.ts';
 export * from './organisations.ts';
 export * from './device-orgs.ts';
 export * from './records.ts';
+export * from './org-clients.ts';

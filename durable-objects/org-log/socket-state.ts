@@ -7,6 +7,7 @@ import { z } from 'zod';
  */
 export const streamState = z.object({
   orgId: z.string().min(1),
+  /** The user, or `client:<clientId>` for an organisation's bound app client. */
   userId: z.string().min(1),
   /** The last sequence number sent (or the cursor's, before anything is sent). */
   lastSeq: z.number().int().min(0),

@@ -66,7 +66,7 @@ export const claimRoutes = new Hono<ApiEnv>().post('/api/devices/claim', ensureU
   if (config.claimPerUser) await takeAttempt(c.env, 'user', user.id, config.claimPerUser);
   const db = database(c.env.DB);
   const { claimCode, orgId } = c.req.valid('json');
-  if (orgId) await requireOrg(db, orgId, user.id); // 404 unless the caller is a member
+  if (orgId) await requireOrg(db, orgId, { kind: 'user', id: user.id, user }); // 404 unless the caller is a member
   const deviceId = await consumeClaimCode(db, { claimCode, userId: user.id, requestId: c.get('requestId'), ...(orgId ? { orgId } : {}) });
   if (!deviceId) throw claimFailed();
   c.get('log').info('device claimed', { deviceId, userId: user.id });

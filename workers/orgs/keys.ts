@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { Problem } from '../../lib/errors.ts';
 import { checkPublicJwk, importIssue, type KeyUse, type PublicJwk } from '../../lib/records/jwk.ts';
-import type { ApiEnv } from '../api/current-user.ts';
 import { database } from '../db.ts';
+import { actorId, type OrgEnv } from './caller.ts';
 import { validate } from '../validate.ts';
 import { keysView, listOrgKeys, registerKey } from './key-store.ts';
 import { requireOrg } from './org-store.ts';
@@ -14,11 +14,11 @@ import { orgParams, putKeysBody } from './schemas.ts';
  * Each becomes the active key of its use; the previous one is retired and kept (rotation). The schema refuses private,
  * unsupported and unnamed keys; WebCrypto then refuses points that are not on the curve.
  */
-export const keyRoutes = new Hono<ApiEnv>().put('/:orgId/keys', validate('param', orgParams), validate('json', putKeysBody), async (c) => {
+export const keyRoutes = new Hono<OrgEnv>().put('/:orgId/keys', validate('param', orgParams), validate('json', putKeysBody), async (c) => {
   const db = database(c.env.DB);
   const { orgId } = c.req.valid('param');
-  const me = c.get('user');
-  requireOrgRole((await requireOrg(db, orgId, me.id)).role, 'admin', 'register keys');
+  const me = c.get('caller');
+  requireOrgRole((await requireOrg(db, orgId, me)).role, 'admin', 'register keys');
   const body = c.req.valid('json');
   const given: [string, KeyUse, unknown][] = [
     ['encryptionKey', 'enc', body.encryptionKey],
@@ -37,7 +37,7 @@ export const keyRoutes = new Hono<ApiEnv>().put('/:orgId/keys', validate('param'
   if (keys.length === 2 && keys[0]?.kid === keys[1]?.kid) {
     throw new Problem(400, 'Bad Request', { detail: 'The encryption and signing keys need different kids.', type: 'urn:gatehouse:problem:validation', errors: [{ path: 'signingKey.kid', message: 'must differ from encryptionKey.kid' }] });
   }
-  const by = { actor: me.id, requestId: c.get('requestId') };
+  const by = { actor: actorId(me), requestId: c.get('requestId') };
   for (const jwk of keys) await registerKey(db, orgId, jwk, by);
   return c.json(keysView(await listOrgKeys(db, orgId)));
 });

@@ -1,9 +1,10 @@
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { z } from 'zod';
 import { Problem } from '../../lib/errors.ts';
-import { orgMembers, organisations } from '../../schema/index.ts';
+import { orgClients, orgMembers, organisations } from '../../schema/index.ts';
 import { auditEntry, type AdminActor } from '../auth/store/client-admin.ts';
 import type { Database } from '../db.ts';
+import type { OrgCaller } from './caller.ts';
 import type { OrgRole } from './roles.ts';
 import type { orgSchema } from './schemas.ts';
 
@@ -56,9 +57,22 @@ export async function findOrgMembership(db: Database, orgId: string, userId: str
   return row;
 }
 
-/** The caller's organisation and role, or 404: an organisation the caller is not in is not revealed to exist. */
-export async function requireOrg(db: Database, orgId: string, userId: string): Promise<OrgRow> {
-  const row = await findOrgMembership(db, orgId, userId);
+/** The organisation an app client is bound to and its role there, or undefined when it is not bound to `orgId`. */
+export async function findOrgBinding(db: Database, orgId: string, clientId: string): Promise<OrgRow | undefined> {
+  const [row] = await db
+    .select({ org: organisations, role: orgClients.role })
+    .from(orgClients)
+    .innerJoin(organisations, eq(organisations.id, orgClients.orgId))
+    .where(and(eq(orgClients.orgId, orgId), eq(orgClients.clientId, clientId)));
+  return row;
+}
+
+/**
+ * The caller's organisation and role, or 404: an organisation the caller is not in is not revealed to exist. A user
+ * needs a membership; an app client needs its binding (`org_clients`) to this very organisation, read on every request.
+ */
+export async function requireOrg(db: Database, orgId: string, caller: OrgCaller): Promise<OrgRow> {
+  const row = caller.kind === 'client' ? await findOrgBinding(db, orgId, caller.id) : await findOrgMembership(db, orgId, caller.id);
   if (!row) throw new Problem(404, 'Not Found', { detail: `You are not a member of an organisation ${orgId}.`, type: 'urn:gatehouse:problem:not-found' });
   return row;
 }

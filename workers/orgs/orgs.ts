@@ -2,8 +2,8 @@ import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { Problem } from '../../lib/errors.ts';
 import { users } from '../../schema/index.ts';
-import type { ApiEnv } from '../api/current-user.ts';
 import { database } from '../db.ts';
+import { actorId, requireUserCaller, type OrgEnv } from './caller.ts';
 import { validate } from '../validate.ts';
 import { keysView, listOrgKeys } from './key-store.ts';
 import { findOrgMember, listOrgMembers, removeOrgMember, setOrgMemberRole, transferOrgOwnership } from './member-store.ts';
@@ -16,42 +16,43 @@ const notMember = (userId: string) => new Problem(404, 'Not Found', { detail: `U
 
 /**
  * `/api/orgs…`: create and list organisations, read and change one, and manage its members with the rules of
- * roles.ts. Mounted behind the Client API's front door (index.ts), so `user` is the authenticated caller.
+ * roles.ts. Mounted behind the organisations' front door (caller.ts): creating and listing organisations and changing
+ * members is for people only; a bound app client reads its organisation and, as admin, changes it.
  */
-export const orgRoutes = new Hono<ApiEnv>()
+export const orgRoutes = new Hono<OrgEnv>()
   .post('/', validate('json', createOrgBody), async (c) => {
-    const row = await createOrg(database(c.env.DB), c.req.valid('json'), { actor: c.get('user').id, requestId: c.get('requestId') });
+    const row = await createOrg(database(c.env.DB), c.req.valid('json'), { actor: requireUserCaller(c.get('caller')).id, requestId: c.get('requestId') });
     return c.json({ ...orgView(row), keys: { encryption: [], signing: [] } }, 201);
   })
   .get('/', validate('query', orgPageQuery), async (c) => {
-    const page = await listUserOrgs(database(c.env.DB), c.get('user').id, c.req.valid('query'));
+    const page = await listUserOrgs(database(c.env.DB), requireUserCaller(c.get('caller')).id, c.req.valid('query'));
     return c.json({ orgs: page.rows.map(orgView), next: page.next });
   })
   .get('/:orgId', validate('param', orgParams), async (c) => {
     const db = database(c.env.DB);
     const { orgId } = c.req.valid('param');
-    const row = await requireOrg(db, orgId, c.get('user').id);
+    const row = await requireOrg(db, orgId, c.get('caller'));
     return c.json({ ...orgView(row), keys: keysView(await listOrgKeys(db, orgId)) });
   })
   .patch('/:orgId', validate('param', orgParams), validate('json', orgPatch), async (c) => {
     const db = database(c.env.DB);
     const { orgId } = c.req.valid('param');
-    const me = c.get('user');
-    requireOrgRole((await requireOrg(db, orgId, me.id)).role, 'admin', 'change this organisation');
-    await updateOrg(db, orgId, c.req.valid('json'), { actor: me.id, requestId: c.get('requestId') });
-    return c.json({ ...orgView(await requireOrg(db, orgId, me.id)), keys: keysView(await listOrgKeys(db, orgId)) });
+    const me = c.get('caller');
+    requireOrgRole((await requireOrg(db, orgId, me)).role, 'admin', 'change this organisation');
+    await updateOrg(db, orgId, c.req.valid('json'), { actor: actorId(me), requestId: c.get('requestId') });
+    return c.json({ ...orgView(await requireOrg(db, orgId, me)), keys: keysView(await listOrgKeys(db, orgId)) });
   })
   .get('/:orgId/members', validate('param', orgParams), async (c) => {
     const db = database(c.env.DB);
     const { orgId } = c.req.valid('param');
-    await requireOrg(db, orgId, c.get('user').id);
+    await requireOrg(db, orgId, c.get('caller'));
     return c.json({ members: await listOrgMembers(db, orgId) });
   })
   .put('/:orgId/members/:userId', validate('param', orgMemberParams), validate('json', orgGrantBody), async (c) => {
     const db = database(c.env.DB);
     const { orgId, userId } = c.req.valid('param');
-    const me = c.get('user');
-    const mine = await requireOrg(db, orgId, me.id);
+    const me = requireUserCaller(c.get('caller'));
+    const mine = await requireOrg(db, orgId, c.get('caller'));
     const target = await db.query.users.findFirst({ where: eq(users.id, userId), columns: { id: true } });
     if (!target) throw new Problem(404, 'Not Found', { detail: `No user ${userId}.`, type: 'urn:gatehouse:problem:not-found' });
     const current = await findOrgMember(db, orgId, userId);
@@ -71,8 +72,8 @@ export const orgRoutes = new Hono<ApiEnv>()
   .delete('/:orgId/members/:userId', validate('param', orgMemberParams), async (c) => {
     const db = database(c.env.DB);
     const { orgId, userId } = c.req.valid('param');
-    const me = c.get('user');
-    const mine = await requireOrg(db, orgId, me.id);
+    const me = requireUserCaller(c.get('caller'));
+    const mine = await requireOrg(db, orgId, c.get('caller'));
     const target = await findOrgMember(db, orgId, userId);
     if (!target) {
       requireOrgRole(mine.role, 'admin', 'remove members');

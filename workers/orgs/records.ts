@@ -5,8 +5,8 @@ import { Problem } from '../../lib/errors.ts';
 import { canonicalJson, type JsonValue } from '../../lib/records/canonical.ts';
 import { MAX_RECORD_BODY_BYTES } from '../../lib/records/limits.ts';
 import { verifyRecordSignature } from '../../lib/records/signature.ts';
-import type { ApiEnv } from '../api/current-user.ts';
 import { database } from '../db.ts';
+import type { OrgEnv } from './caller.ts';
 import { validate } from '../validate.ts';
 import { keysOfUse } from './key-store.ts';
 import { makeCursor, readCursor } from './log-cursor.ts';
@@ -22,14 +22,15 @@ const tooLarge = () => {
 /**
  * `GET /api/orgs/:orgId/records` pages the organisation's log oldest first after an opaque cursor (log-cursor.ts);
  * `POST /api/orgs/:orgId/records` appends a record signed with the organisation's active signing key, verified here
- * against the registered public key. Any member may do both: the signature, not the role, authorises a record.
+ * against the registered public key. Any member may do both: the signature, not the role, authorises a record. So
+ * may a bound app client (a connector); its records carry no `userId`.
  */
-export const recordRoutes = new Hono<ApiEnv>()
+export const recordRoutes = new Hono<OrgEnv>()
   .get('/:orgId/records', validate('param', orgParams), validate('query', recordsQuery), async (c) => {
     const db = database(c.env.DB);
     const { orgId } = c.req.valid('param');
     const { after, limit } = c.req.valid('query');
-    await requireOrg(db, orgId, c.get('user').id);
+    await requireOrg(db, orgId, c.get('caller'));
     const afterSeq = await readCursor(c.env, `org:${orgId}`, after);
     const { rows, hasMore } = await pageLog(db, { orgId }, afterSeq, limit);
     const cursor = await makeCursor(c.env, `org:${orgId}`, rows.at(-1)?.seq ?? afterSeq);
@@ -38,8 +39,8 @@ export const recordRoutes = new Hono<ApiEnv>()
   .post('/:orgId/records', bodyLimit({ maxSize: MAX_RECORD_BODY_BYTES, onError: tooLarge }), validate('param', orgParams), validate('json', appendRecordBody), async (c) => {
     const db = database(c.env.DB);
     const { orgId } = c.req.valid('param');
-    const me = c.get('user');
-    await requireOrg(db, orgId, me.id);
+    const me = c.get('caller');
+    await requireOrg(db, orgId, me);
     const { id, type, time, payload, signature } = c.req.valid('json');
     const keys = new Map((await keysOfUse(db, orgId, 'sig')).map((k) => [k.kid, { jwk: k.jwk, status: k.status }]));
     const check = await verifyRecordSignature({ id, orgId, type, time, payload: payload as JsonValue }, signature, (kid) => keys.get(kid), { requireActive: true });
@@ -53,7 +54,7 @@ export const recordRoutes = new Hono<ApiEnv>()
     }
     const text = canonicalJson(payload);
     const [seq] = await appendEntries(db, [
-      { id, kind: 'record', orgId, deviceId: null, userId: me.id, type, time, payloadFormat: 'json', payload: text, encKid: null, signature, sigKid: check.kid, size: utf8(text).length },
+      { id, kind: 'record', orgId, deviceId: null, userId: me.kind === 'user' ? me.id : null, type, time, payloadFormat: 'json', payload: text, encKid: null, signature, sigKid: check.kid, size: utf8(text).length },
     ]);
     const stored = await findSignedRecord(db, orgId, id);
     if (!stored) throw new Error('signed record vanished after insert');

@@ -3,7 +3,7 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PAYLOAD_BYTES } from '../../lib/r
 import { recordId, recordTime, recordType } from '../../lib/records/event.ts';
 import { checkPublicJwk, type KeyUse } from '../../lib/records/jwk.ts';
 import { recordView } from '../../lib/records/view.ts';
-import { ORG_KEY_STATUSES, ORG_KEY_USES, ORG_ROLES } from '../../schema/index.ts';
+import { ORG_CLIENT_ROLES, ORG_KEY_STATUSES, ORG_KEY_USES, ORG_ROLES } from '../../schema/index.ts';
 
 /**
  * The request and response schemas of `/api/orgs…`. Routes validate with them and the OpenAPI document is generated
@@ -78,6 +78,33 @@ export const orgMemberList = z.object({ members: z.array(orgMemberSchema) });
 
 /** `PUT /api/orgs/:orgId/members/:userId`; `owner` transfers ownership. */
 export const orgGrantBody = z.strictObject({ role: orgRole });
+
+/** `:orgId/clients/:clientId`. */
+export const orgClientParams = orgParams.extend({ clientId: z.string().min(1).max(128) });
+
+/** `POST /api/orgs/:orgId/clients` (admin, owner): a client_credentials app client bound to the organisation. */
+export const createOrgClientBody = z.strictObject({
+  name: z.string().trim().min(1).max(128),
+  role: z.enum(ORG_CLIENT_ROLES).default('member').describe('what its tokens may do in the organisation; at most your own role'),
+});
+
+/** An app client bound to an organisation (never its secret). */
+export const orgClientSchema = z.object({
+  clientId: z.string(),
+  name: z.string(),
+  role: z.enum(ORG_CLIENT_ROLES),
+  createdBy: z.string().nullable(),
+  createdAt: isoTime,
+});
+
+/** `GET /api/orgs/:orgId/clients`. */
+export const orgClientList = z.object({ clients: z.array(orgClientSchema) });
+
+/** `POST /api/orgs/:orgId/clients` answer: the client and its secret, shown this once. */
+export const createdOrgClient = orgClientSchema.extend({
+  clientSecret: z.string().describe('shown only in this answer; stored as SHA-256'),
+  tokenEndpoint: z.string().describe('where the client gets tokens with grant_type=client_credentials'),
+});
 
 const publicKey = (use: KeyUse) =>
   z.record(z.string(), z.unknown()).superRefine((jwk, ctx) => {

@@ -3,6 +3,7 @@
  * over the drizzle `Database`, so the operator CLI (local D1 or wrangler) and the Worker's admin API share one implementation.
  * Every change is written with its `audit_log` row in the same D1 batch.
  */
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { MultiFernet } from '../../../lib/fernet.ts';
 import { storeClientSecret } from '../cognito/app-client.ts';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
@@ -102,6 +103,8 @@ export async function registerClient(
   by: AdminActor,
   /** When given, an encrypted copy of the secret is kept for the Cognito API's SECRET_HASH. */
   fernet?: MultiFernet | null,
+  /** More writes for the same batch, given the new client's id (an organisation binds its client this way). */
+  also: (clientId: string) => BatchItem<'sqlite'>[] = () => [],
 ): Promise<{ client: AppClient; secret: string | null }> {
   const parsed = clientSettingsSchema.safeParse(input);
   if (!parsed.success) throw invalid('client settings', parsed.error);
@@ -112,6 +115,7 @@ export async function registerClient(
   const [rows] = await db.batch([
     db.insert(appClients).values({ id, ...settings, secretHash: secret ? await sha256Hex(secret) : null, createdAt: now, updatedAt: now }).returning(),
     auditEntry(db, by, 'client.create', id, { name: settings.name, confidential }),
+    ...also(id),
   ]);
   const [client] = rows;
   if (!client) throw new Error('insert returned no row');
@@ -156,7 +160,7 @@ export async function rotateClientSecret(db: Database, id: string, by: AdminActo
  * Deletes a client. Its codes and refresh tokens go with it (ON DELETE CASCADE); its live token families are recorded as
  * revoked first, in the same batch, so access tokens it already issued stop working at userinfo and the gateway too.
  */
-export async function deleteClient(db: Database, id: string, by: AdminActor, now = Date.now()): Promise<{ revokedFamilies: number }> {
+export async function deleteClient(db: Database, id: string, by: AdminActor, now = Date.now(), also: BatchItem<'sqlite'>[] = []): Promise<{ revokedFamilies: number }> {
   await getClient(db, id);
   const live = db
     .select({
@@ -172,6 +176,7 @@ export async function deleteClient(db: Database, id: string, by: AdminActor, now
     db.insert(revokedFamilies).select(live).onConflictDoNothing().returning({ familyId: revokedFamilies.familyId }),
     db.delete(appClients).where(eq(appClients.id, id)).returning({ id: appClients.id }),
     auditEntry(db, by, 'client.delete', id),
+    ...also,
   ]);
   if (deleted.length === 0) throw notFound(`no app client ${id}`);
   return { revokedFamilies: revoked.length };
