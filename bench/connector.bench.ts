@@ -16,11 +16,10 @@ import { newEncryptionKey, newSigningKey, publicHalf } from '../scripts/connecto
 import { writeDotenv } from '../scripts/lib/dotenv.ts';
 import { openLocalD1 } from '../scripts/lib/local-d1.ts';
 import { startLocalServer } from '../scripts/lib/local-server.ts';
-import { createAppClient } from '../workers/auth/store/clients.ts';
 import { createUser } from '../workers/auth/store/users.ts';
 import { database } from '../workers/db.ts';
 import { registerKey } from '../workers/orgs/key-store.ts';
-import { setOrgMemberRole } from '../workers/orgs/member-store.ts';
+import { createOrgClient, ORG_CLIENT_SCOPE } from '../workers/orgs/client-store.ts';
 import { createOrg } from '../workers/orgs/org-store.ts';
 import { appendEntries } from '../workers/orgs/record-store.ts';
 import { migrateConnector, startConnector } from '../test/e2e/connector-harness.ts';
@@ -39,7 +38,7 @@ export default async function bench(): Promise<void> {
   const sig = await newSigningKey();
   const sealKey = await importJWK({ ...publicHalf(enc, 'enc'), use: undefined } as JWK, 'ECDH-ES+A256KW');
   const owner = crypto.randomUUID();
-  const service = { id: crypto.randomUUID(), email: 'connector-bench@example.com', password: 'connector bench password' };
+  let service = { clientId: '', secret: '' };
   let orgId = '';
   const t0 = performance.now();
   const server = await startLocalServer({
@@ -51,10 +50,9 @@ export default async function bench(): Promise<void> {
         const fernet = createMultiFernet(ctx.secrets.CLAIMS_FERNET_KEYS ?? '');
         const claims = (id: string) => ({ 'x-hasura-user-id': id, 'x-hasura-default-role': 'user', 'x-hasura-allowed-roles': ['user'] });
         await createUser(db, fernet, { id: owner, email: 'bench-owner@example.com', password: 'bench owner password', status: 'CONFIRMED', emailVerified: true, groups: [], claims: claims(owner) });
-        await createUser(db, fernet, { id: service.id, email: service.email, password: service.password, status: 'CONFIRMED', emailVerified: true, groups: [], claims: claims(service.id) });
-        await createAppClient(db, { id: 'connector-bench', name: 'connector bench', confidential: false, redirectUris: [], logoutUris: [], allowedScopes: ['openid'], grantTypes: ['refresh_token'] });
         orgId = (await createOrg(db, { name: 'bench' }, { actor: owner })).org.id;
-        await setOrgMemberRole(db, orgId, service.id, 'member', { actor: owner });
+        const bound = await createOrgClient(db, orgId, { name: 'connector bench', role: 'member', scopes: [ORG_CLIENT_SCOPE] }, { actor: owner });
+        service = { clientId: bound.client.clientId, secret: bound.secret };
         for (const [jwk, use] of [[enc, 'enc'], [sig, 'sig']] as const) {
           const checked = checkPublicJwk(publicHalf(jwk, use), use);
           if (!checked.ok) throw new Error('bench key refused');
@@ -78,7 +76,7 @@ export default async function bench(): Promise<void> {
   });
   console.log(`seeded ${RECORDS.toLocaleString('en-US')} encrypted events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const devVars = path.join(work, 'connector.dev.vars');
-  writeDotenv(devVars, { ORG_ID: orgId, GATEHOUSE_URL: server.url, ORG_ENCRYPTION_KEYS: JSON.stringify([enc]), ORG_SIGNING_KEY: JSON.stringify(sig), GATEHOUSE_CLIENT_ID: 'connector-bench', GATEHOUSE_CLIENT_SECRET: '', GATEHOUSE_USERNAME: service.email, GATEHOUSE_PASSWORD: service.password }, 'bench');
+  writeDotenv(devVars, { ORG_ID: orgId, GATEHOUSE_URL: server.url, ORG_ENCRYPTION_KEYS: JSON.stringify([enc]), ORG_SIGNING_KEY: JSON.stringify(sig), GATEHOUSE_CLIENT_ID: service.clientId, GATEHOUSE_CLIENT_SECRET: service.secret }, 'bench');
   const state = path.join(work, 'connector-state');
   await migrateConnector(state);
   const connector = await startConnector({ devVars, stateDir: state, vars: { CONNECTOR_AUTH: 'none', REPLICATION_PAGE_SIZE: '500', GATEHOUSE_URL: server.url } });

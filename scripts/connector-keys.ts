@@ -26,6 +26,17 @@ export function publicHalf(jwk: PrivateJwk, use: 'enc' | 'sig'): JWK {
   return { ...pub, use };
 }
 
+/** The platform's explanation of a refusal: the problem's detail and field errors, or the start of the body. */
+async function refusal(res: Response): Promise<string> {
+  const text = await res.text();
+  try {
+    const p = JSON.parse(text) as { detail?: string; error_description?: string; errors?: { path: string; message: string }[] };
+    return [p.detail ?? p.error_description, ...(p.errors ?? []).map((e) => `${e.path}: ${e.message}`)].filter(Boolean).join('; ');
+  } catch {
+    return text.slice(0, 300);
+  }
+}
+
 /** Registers public keys with the platform; throws with the platform's explanation when it refuses. */
 export async function registerKeys(url: string, orgId: string, token: string, keys: { encryptionKey?: PrivateJwk; signingKey?: PrivateJwk }): Promise<void> {
   const body: Record<string, JWK> = {};
@@ -36,15 +47,21 @@ export async function registerKeys(url: string, orgId: string, token: string, ke
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (!res.ok) {
-    const text = await res.text();
-    let detail = text.slice(0, 300);
-    try {
-      const p = JSON.parse(text) as { detail?: string; errors?: { path: string; message: string }[] };
-      detail = [p.detail, ...(p.errors ?? []).map((e) => `${e.path}: ${e.message}`)].filter(Boolean).join('; ');
-    } catch {
-      /* not JSON */
-    }
-    throw new Error(`the platform refused the keys (HTTP ${res.status}): ${detail}`);
-  }
+  if (!res.ok) throw new Error(`the platform refused the keys (HTTP ${res.status}): ${await refusal(res)}`);
+}
+
+/**
+ * Creates the connector's app client, bound to the organisation (`POST /api/orgs/:orgId/clients`, an org admin's token):
+ * client_credentials only, with `role`. Returns its id and its secret, which the platform shows only this once.
+ */
+export async function createBoundClient(url: string, orgId: string, token: string, client: { name: string; role: 'admin' | 'member' }): Promise<{ clientId: string; clientSecret: string }> {
+  const res = await fetch(`${url.replace(/\/+$/, '')}/api/orgs/${encodeURIComponent(orgId)}/clients`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(client),
+  });
+  if (!res.ok) throw new Error(`the platform refused to create the connector's app client (HTTP ${res.status}): ${await refusal(res)}`);
+  const body = (await res.json()) as { clientId?: unknown; clientSecret?: unknown };
+  if (typeof body.clientId !== 'string' || typeof body.clientSecret !== 'string') throw new Error('the platform answered the app client creation without a client id and secret');
+  return { clientId: body.clientId, clientSecret: body.clientSecret };
 }

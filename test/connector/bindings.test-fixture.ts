@@ -18,6 +18,5 @@ export async function connectorTestBindings(): Promise<Record<string, string>> {
     ORG_SIGNING_KEY: JSON.stringify(await newSigningKey('test-sig-1')),
     GATEHOUSE_CLIENT_ID: 'connector-test',
     GATEHOUSE_CLIENT_SECRET: 'not-used',
-    GATEHOUSE_PASSWORD: '',
   };
 }

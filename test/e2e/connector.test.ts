@@ -1,7 +1,7 @@
 /**
  * End to end: the platform and the connector, each a real local Worker (wrangler dev), with the real device agent
  * sending end-to-end encrypted events. The connector is set up with `connector:setup` (keys generated locally, public
- * halves registered), replicates, is killed mid-sync and restarted, follows live, searches, aggregates, runs a rule
+ * halves registered, an app client bound to the organisation created: the connector's client_credentials), replicates, is killed mid-sync and restarted, follows live, searches, aggregates, runs a rule
  * whose signed record the platform verifies, decrypts a record once its key is added, and refuses outsiders.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +19,6 @@ import { connectorSetup } from '../../scripts/connector-setup.ts';
 import { readDotenv, writeDotenv } from '../../scripts/lib/dotenv.ts';
 import { openLocalD1 } from '../../scripts/lib/local-d1.ts';
 import { freePort, startLocalServer, type LocalServer } from '../../scripts/lib/local-server.ts';
-import { createAppClient } from '../../workers/auth/store/clients.ts';
 import { createUser } from '../../workers/auth/store/users.ts';
 import { database } from '../../workers/db.ts';
 import { connectorCall, connectorIds, eventually, migrateConnector, startConnector, type RunningConnector } from './connector-harness.ts';
@@ -31,7 +30,6 @@ const agentDir = path.join(work, 'agent');
 const connectorState = path.join(work, 'connector-state');
 const devVars = path.join(work, 'connector.dev.vars');
 const owner = { id: crypto.randomUUID(), username: 'connector-owner@example.com' };
-const service = { id: crypto.randomUUID(), username: 'connector-service@example.com', password: 'connector service password' };
 const outsider = { id: crypto.randomUUID(), username: 'connector-outsider@example.com' };
 const BULK = 400;
 let server: LocalServer;
@@ -82,11 +80,9 @@ beforeAll(async () => {
       try {
         const db = database(local.db);
         const fernet = createMultiFernet(ctx.secrets.CLAIMS_FERNET_KEYS ?? '');
-        for (const u of [owner, service, outsider]) {
-          await createUser(db, fernet, { id: u.id, email: u.username, password: u === service ? service.password : 'unused password 123', status: 'CONFIRMED', emailVerified: true, groups: [], claims: { 'x-hasura-user-id': u.id, 'x-hasura-default-role': 'user', 'x-hasura-allowed-roles': ['user'] } });
+        for (const u of [owner, outsider]) {
+          await createUser(db, fernet, { id: u.id, email: u.username, password: 'unused password 123', status: 'CONFIRMED', emailVerified: true, groups: [], claims: { 'x-hasura-user-id': u.id, 'x-hasura-default-role': 'user', 'x-hasura-allowed-roles': ['user'] } });
         }
-        // The app client the connector signs in through (USER_PASSWORD_AUTH as its service member; see the README).
-        await createAppClient(db, { id: 'connector-e2e', name: 'connector', confidential: false, redirectUris: [], logoutUris: [], allowedScopes: ['openid'], grantTypes: ['refresh_token'] });
       } finally {
         await local.dispose();
       }
@@ -116,10 +112,13 @@ afterAll(async () => {
 });
 
 describe('the connector beside the platform', () => {
-  it('sets up: organisation, service member, connector:setup registers the public keys, a device enrolled into the organisation', async () => {
+  it('sets up: organisation, connector:setup registers the public keys and creates the bound app client, a device enrolled into the organisation', async () => {
     orgId = (await api<{ id: string }>(server.url, ownerToken, '/api/orgs', { method: 'POST', body: { name: 'Connector E2E' } })).body.id;
-    expect((await api(server.url, ownerToken, `/api/orgs/${orgId}/members/${service.id}`, { method: 'PUT', body: { role: 'member' } })).status).toBeLessThan(300);
-    const written = await connectorSetup({ url: server.url, orgId, token: ownerToken, clientId: 'connector-e2e', clientSecret: '', username: service.username, password: service.password, out: devVars });
+    const written = await connectorSetup({ url: server.url, orgId, token: ownerToken, out: devVars });
+    expect(written.GATEHOUSE_CLIENT_SECRET?.length).toBeGreaterThanOrEqual(32);
+    expect(written.GATEHOUSE_USERNAME).toBeUndefined();
+    const clients = await api<{ clients: { clientId: string; name: string; role: string }[] }>(server.url, ownerToken, `/api/orgs/${orgId}/clients`);
+    expect(clients.body.clients.map((c) => [c.clientId, c.name, c.role])).toEqual([[written.GATEHOUSE_CLIENT_ID, 'connector', 'member']]);
     const encKid = (JSON.parse(written.ORG_ENCRYPTION_KEYS ?? '[]') as { kid: string }[])[0]?.kid;
     // The bundled configuration plus a webhook rule, through CONNECTOR_CONFIG (a var, overridden in .dev.vars).
     const config = JSON.parse(readFileSync(path.join(ROOT, 'workers/connector/connector.config.json'), 'utf8')) as { rules: unknown[] };
@@ -231,7 +230,8 @@ describe('the connector beside the platform', () => {
       after = page.cursor;
       if (!page.hasMore) break;
     }
-    expect(stored).toMatchObject({ kind: 'record', type: 'alert.overheat', userId: service.id });
+    // Appended with the connector's client_credentials token: no user behind it.
+    expect(stored).toMatchObject({ kind: 'record', type: 'alert.overheat', userId: null });
     const check = await verifyRecordSignature({ id: stored!.id, orgId, type: stored!.type, time: stored!.time, payload: stored!.payload as never }, stored!.signature ?? '', (kid) => keys.get(kid));
     expect(check.ok).toBe(true);
     // The platform holds ciphertext; the connector reads the alert back decrypted, signature valid.
@@ -274,6 +274,7 @@ describe('the connector beside the platform', () => {
     writeDotenv(staged, current, 'staged');
     const rotated = await connectorSetup({ url: server.url, orgId, token: ownerToken, rotate: true, out: staged });
     const newKid = (JSON.parse(rotated.ORG_ENCRYPTION_KEYS ?? '[]') as { kid: string }[])[0]?.kid;
+    expect(rotated.GATEHOUSE_CLIENT_ID).toBe(current.GATEHOUSE_CLIENT_ID); // the bound client is kept
     const id = await sendReading({ temperature: 7, site: 'cellar', status: 'rotated key reading' });
     const failed = await eventually('undecryptable record stored', () => call<{ payload: unknown; decryption: { status: string; kid: string; error?: string } }>(`/records/${id}`), (r) => r.status === 200, 15_000);
     expect(failed.body.payload).toBeNull();

@@ -1,10 +1,10 @@
 /**
- * The connector's calls to the Gatehouse platform, as its own service identity: a token from the app client in the
- * secrets (client_credentials; or USER_PASSWORD_AUTH as a service member when GATEHOUSE_USERNAME is set), cached until
- * shortly before it expires, and the records API (pages, the push stream, appends) and the organisation's public keys.
+ * The connector's calls to the Gatehouse platform, as its own service identity: a client_credentials token of the app
+ * client in the secrets, which is bound to the organisation (`POST /api/orgs/:orgId/clients`, made by
+ * `npm run connector:setup`), cached until shortly before it expires; and the records API (pages, the push stream,
+ * appends) and the organisation's public keys.
  */
 import { z } from 'zod';
-import { bytesToBase64, utf8 } from '../../lib/encoding.ts';
 import { recordPage, recordView, type RecordView } from '../../lib/records/view.ts';
 import type { ConnectorSettings } from './config.ts';
 
@@ -19,21 +19,15 @@ export class PlatformError extends Error {
 }
 
 /** The connector's service credentials (secrets). */
-export type ServiceCredentials = { clientId: string; clientSecret: string; username?: string; password?: string };
+export type ServiceCredentials = { clientId: string; clientSecret: string };
 
 /** Reads the service credentials from the secrets. */
 export function serviceCredentials(env: Env): ServiceCredentials {
-  return { clientId: env.GATEHOUSE_CLIENT_ID ?? '', clientSecret: env.GATEHOUSE_CLIENT_SECRET ?? '', username: env.GATEHOUSE_USERNAME || undefined, password: env.GATEHOUSE_PASSWORD || undefined };
+  return { clientId: env.GATEHOUSE_CLIENT_ID ?? '', clientSecret: env.GATEHOUSE_CLIENT_SECRET ?? '' };
 }
 
 const tokenAnswer = z.object({ access_token: z.string(), expires_in: z.number().optional() });
-const cognitoAnswer = z.object({ AuthenticationResult: z.object({ AccessToken: z.string(), ExpiresIn: z.number() }) });
 const tokens = new Map<string, { token: string; expiresAt: number }>();
-
-async function hmacBase64(secret: string, message: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', utf8(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return bytesToBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8(message))));
-}
 
 async function call(url: string, init: RequestInit): Promise<Response> {
   try {
@@ -44,25 +38,7 @@ async function call(url: string, init: RequestInit): Promise<Response> {
 }
 
 async function fetchServiceToken(settings: ConnectorSettings, creds: ServiceCredentials): Promise<{ token: string; expiresIn: number }> {
-  if (!creds.clientId) throw new PlatformError(0, 'GATEHOUSE_CLIENT_ID is not set: run npm run connector:setup or set the secret');
-  if (creds.username) {
-    const params: Record<string, string> = { USERNAME: creds.username, PASSWORD: creds.password ?? '' };
-    if (creds.clientSecret) params.SECRET_HASH = await hmacBase64(creds.clientSecret, creds.username + creds.clientId);
-    const res = await call(`${settings.gatehouseUrl}/`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
-      body: JSON.stringify({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: creds.clientId, AuthParameters: params }),
-    });
-    const raw: unknown = await res.json().catch(() => null);
-    const body = cognitoAnswer.safeParse(raw);
-    if (!res.ok || !body.success) {
-      // Cognito's error type and message say what is wrong (they never contain the password).
-      const err = z.object({ __type: z.string().optional(), message: z.string().optional() }).safeParse(raw);
-      const why = err.success ? [err.data.__type, err.data.message].filter(Boolean).join(': ') : '';
-      throw new PlatformError(res.status, `the platform refused the connector's service sign-in (HTTP ${res.status}${why ? `, ${why}` : ''}); check GATEHOUSE_USERNAME, GATEHOUSE_PASSWORD and GATEHOUSE_CLIENT_ID`);
-    }
-    return { token: body.data.AuthenticationResult.AccessToken, expiresIn: body.data.AuthenticationResult.ExpiresIn };
-  }
+  if (!creds.clientId || !creds.clientSecret) throw new PlatformError(0, 'GATEHOUSE_CLIENT_ID or GATEHOUSE_CLIENT_SECRET is not set: run npm run connector:setup or set the secrets');
   const res = await call(`${settings.gatehouseUrl}/oauth2/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${btoa(`${encodeURIComponent(creds.clientId)}:${encodeURIComponent(creds.clientSecret)}`)}` },
@@ -75,7 +51,7 @@ async function fetchServiceToken(settings: ConnectorSettings, creds: ServiceCred
 
 /** A platform access token for the connector itself, reused until a minute before it expires. */
 export async function serviceToken(settings: ConnectorSettings, creds: ServiceCredentials, opts: { fresh?: boolean } = {}): Promise<string> {
-  const key = `${settings.gatehouseUrl}|${creds.clientId}|${creds.username ?? ''}`;
+  const key = `${settings.gatehouseUrl}|${creds.clientId}`;
   const hit = tokens.get(key);
   if (hit && !opts.fresh && hit.expiresAt > Date.now() + 60_000) return hit.token;
   const { token, expiresIn } = await fetchServiceToken(settings, creds);

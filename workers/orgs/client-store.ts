@@ -10,6 +10,9 @@ export type OrgClient = z.output<typeof orgClientSchema>;
 
 type OrgClientRole = (typeof ORG_CLIENT_ROLES)[number];
 
+/** The scope an organisation's client is allowed (plus any `API_REQUIRED_SCOPES`, without which its tokens would be refused). */
+export const ORG_CLIENT_SCOPE = 'orgs';
+
 const fields = { clientId: orgClients.clientId, name: appClients.name, role: orgClients.role, createdBy: orgClients.createdBy, createdAt: orgClients.createdAt };
 
 const toClient = (row: { clientId: string; name: string; role: OrgClientRole; createdBy: string | null; createdAt: number }): OrgClient => ({

@@ -5,14 +5,11 @@ import { database } from '../db.ts';
 import { gatewayConfig } from '../gateway/config.ts';
 import { validate } from '../validate.ts';
 import { requireUserCaller, type OrgEnv } from './caller.ts';
-import { createOrgClient, deleteOrgClient, findOrgClient, listOrgClients } from './client-store.ts';
+import { createOrgClient, deleteOrgClient, findOrgClient, listOrgClients, ORG_CLIENT_SCOPE } from './client-store.ts';
 import { disconnectMember } from './notify.ts';
 import { requireOrg } from './org-store.ts';
 import { orgAtLeast, requireOrgRole } from './roles.ts';
 import { createOrgClientBody, orgClientParams, orgParams } from './schemas.ts';
-
-/** The scope an organisation's client is allowed (plus any `API_REQUIRED_SCOPES`, without which its tokens would be refused). */
-export const ORG_CLIENT_SCOPE = 'orgs';
 
 /**
  * `/api/orgs/:orgId/clients…` (admins and the owner, with their own token): app clients bound to the organisation, a
