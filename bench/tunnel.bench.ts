@@ -21,7 +21,8 @@ import { createUser } from '../workers/auth/store/users.ts';
 import { database } from '../workers/db.ts';
 import { load, table, type LoadResult } from './lib/load.ts';
 import { BLOCK, createChecker, slices } from './lib/tunnel-bytes.ts';
-import { buildProductionBundle, GATEHOUSE_DURABLE_OBJECTS, removeDir, serveOnWorkerd } from './lib/workerd.ts';
+import { DO_FLOOR_WORKER } from './lib/do-floor-worker.ts';
+import { buildProductionBundle, GATEHOUSE_DURABLE_OBJECTS, inlineWorker, removeDir, serveOnWorkerd } from './lib/workerd.ts';
 
 /**
  * The device tunnel (issue #6), end to end with the real parts: the production bundle on bare workerd (DeviceTunnel
@@ -29,11 +30,13 @@ import { buildProductionBundle, GATEHOUSE_DURABLE_OBJECTS, removeDir, serveOnWor
  * local origin in a third. Every proxied figure is printed beside the same origin hit directly in the same run:
  * latency of a 1 KiB GET, requests/s at 32 connections, 100 MiB down and up (byte-checked), a 1 GiB download with the
  * agent's and workerd's memory sampled, and N devices held at once (each a real agent session in a fleet process).
+ * A Worker whose Durable Object answers by itself (no tunnel) is the runtime's floor for any object-based proxy.
  * `wrangler dev` gets the latency, rate and 100 MiB rows too. The localtunnel row holds the reference figures the
  * issue gives as the ones to beat; they are printed as given, not measured here.
  *
  * Knobs: BENCH_DURATION_MS (per load row, default 5000), BENCH_TUNNEL_DEVICES (default 10000; 0 skips the row),
- * BENCH_TUNNEL_WRANGLER_DEV=0 (skip the wrangler dev rows).
+ * BENCH_TUNNEL_FLEET_SECONDS (longest wait for the fleet, default 300), BENCH_TUNNEL_WRANGLER_DEV=0 (skip the
+ * wrangler dev rows), BENCH_TUNNEL_STREAM_MIB / BENCH_TUNNEL_BIG_MIB (100 and 1024), BENCH_WORKERD_LOG=1.
  */
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
@@ -44,6 +47,8 @@ const STREAM_BYTES = Number(process.env.BENCH_TUNNEL_STREAM_MIB ?? 100) * 1024 *
 const BIG_BYTES = Number(process.env.BENCH_TUNNEL_BIG_MIB ?? 1024) * 1024 * 1024;
 const ENROL_CONCURRENCY = 8;
 const FLEET_CONCURRENCY = 32;
+/** How long the connection row may take to bring the fleet up before it reports what it reached. */
+const FLEET_SECONDS = Number(process.env.BENCH_TUNNEL_FLEET_SECONDS ?? 300);
 const ONE_K = BLOCK.subarray(0, 1024);
 
 /** What the issue names as the figures to beat (localtunnel on this kind of machine); shown as given, never measured here. */
@@ -243,7 +248,8 @@ async function enrolFleet(url: string, seeded: Seeded, count: number) {
   return devices;
 }
 
-type FleetResult = { n: number; ready: number; refused: number; seconds: number; workerd: { before: number; ready: number; idle: number }; fleetRss: number };
+type FleetReport = { ready: number; refused: number; up: number; seconds: number; reasons: [string, number][] };
+type FleetResult = FleetReport & { n: number; upAfterIdle: number; reasonsAfterIdle: [string, number][]; workerd: { before: number; ready: number; idle: number }; fleetRss: number };
 
 /** Holds `count` tunnels at once from a fleet process and measures the time to get them all up and workerd's memory. */
 async function holdFleet(url: string, workerdPid: number, origin: string, seeded: Seeded, count: number): Promise<FleetResult> {
@@ -251,18 +257,20 @@ async function holdFleet(url: string, workerdPid: number, origin: string, seeded
   const devices = await enrolFleet(url, seeded, count);
   console.log(`  enrolled ${count.toLocaleString('en-US')} fleet devices over EST in ${((performance.now() - t0) / 1000).toFixed(1)} s (not part of the figures)`);
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-fleet-')), 'fleet.json');
-  writeFileSync(file, JSON.stringify({ url, forward: origin, concurrency: FLEET_CONCURRENCY, devices }));
+  writeFileSync(file, JSON.stringify({ url, forward: origin, concurrency: FLEET_CONCURRENCY, deadlineSeconds: FLEET_SECONDS, devices }));
   await sleep(2000);
   const before = rssOf(workerdPid);
   const fleet = fork(path.join(import.meta.dirname, 'lib/tunnel-fleet.ts'), [file], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    const done = await new Promise<{ ready: number; refused: number; seconds: number }>((resolve, reject) => {
+    let latest: FleetReport | undefined;
+    const done = await new Promise<FleetReport>((resolve, reject) => {
       let lastPrint = 0;
-      fleet.on('message', (m: { type: string; ready: number; refused: number; seconds: number }) => {
+      fleet.on('message', (m: FleetReport & { type: string }) => {
+        latest = m;
         if (m.type === 'done') resolve(m);
         else if (m.seconds - lastPrint >= 10) {
           lastPrint = m.seconds;
-          console.log(`  ${m.ready.toLocaleString('en-US')} devices up after ${m.seconds.toFixed(0)} s (${m.refused} refused attempts so far), workerd RSS ${MiB(rssOf(workerdPid))}`);
+          console.log(`  ${m.ready.toLocaleString('en-US')} devices have been up, ${m.up.toLocaleString('en-US')} up now, after ${m.seconds.toFixed(0)} s (${m.refused} refused attempts), workerd RSS ${MiB(rssOf(workerdPid))}`);
         }
       });
       fleet.once('exit', (code) => reject(new Error(`fleet exited ${code}`)));
@@ -272,13 +280,16 @@ async function holdFleet(url: string, workerdPid: number, origin: string, seeded
     // Idle for a while: hibernatable sockets let the runtime evict the objects; the heartbeat is auto-answered.
     await sleep(15_000);
     const idle = rssOf(workerdPid);
-    return { n: count, ready: done.ready, refused: done.refused, seconds: done.seconds, workerd: { before, ready, idle }, fleetRss };
+    await sleep(1500); // one more progress report, for the count after the idle period
+    return { ...done, n: count, upAfterIdle: latest!.up, reasonsAfterIdle: latest!.reasons, workerd: { before, ready, idle }, fleetRss };
   } finally {
     fleet.send?.({ type: 'stop' });
     await Promise.race([new Promise((r) => fleet.once('exit', r)), sleep(30_000)]);
     await stopChild(fleet, 'SIGKILL');
   }
 }
+
+const isTunnel = (what: string) => what.startsWith('through the tunnel');
 
 const latencyRow = (what: string, runtime: string, m: Measured, direct?: Measured) => ({
   path: what,
@@ -289,8 +300,8 @@ const latencyRow = (what: string, runtime: string, m: Measured, direct?: Measure
   [`req/s @${CONCURRENCY}`]: Math.round(m.rate.rps),
   [`p50 ms @${CONCURRENCY}`]: m.rate.p50,
   errors: m.latency.errors + m.rate.errors,
-  'added p50 vs localtunnel': direct ? `${((m.latency.p50 - direct.latency.p50) / LOCALTUNNEL.addedP50Ms).toFixed(2)}x` : '',
-  'req/s vs localtunnel': direct ? `${(m.rate.rps / LOCALTUNNEL.rps).toFixed(2)}x` : '',
+  'added p50 vs localtunnel': direct && isTunnel(what) ? `${((m.latency.p50 - direct.latency.p50) / LOCALTUNNEL.addedP50Ms).toFixed(2)}x` : '',
+  'req/s vs localtunnel': direct && isTunnel(what) ? `${(m.rate.rps / LOCALTUNNEL.rps).toFixed(2)}x` : '',
 });
 
 const streamRows = (what: string, runtime: string, m: Measured) =>
@@ -301,7 +312,7 @@ const streamRows = (what: string, runtime: string, m: Measured) =>
     seconds: m[dir].seconds,
     'MB/s': m[dir].ok ? mbps(STREAM_BYTES, m[dir].seconds) : 'failed',
     'byte-exact': m[dir].ok ? 'yes' : `NO (${m[dir].failure ?? 'bytes differ'})`,
-    'vs localtunnel': what === 'direct' ? '' : `${(mbps(STREAM_BYTES, m[dir].seconds) / LOCALTUNNEL.mbPerSecond).toFixed(2)}x`,
+    'vs localtunnel': !isTunnel(what) ? '' : `${(mbps(STREAM_BYTES, m[dir].seconds) / LOCALTUNNEL.mbPerSecond).toFixed(2)}x`,
   }));
 
 export default async function tunnelBench(): Promise<void> {
@@ -323,6 +334,18 @@ export default async function tunnelBench(): Promise<void> {
     const direct = await measurePath({ name: 'direct', pool: directPool, base: '', headers: async () => ({}) });
     latencyRows.push(latencyRow('direct to origin', 'node:http', direct));
     streams.push(...streamRows('direct', 'node:http', direct));
+
+    // The runtime's floor: Worker → Durable Object → answer, no tunnel (bench/lib/do-floor-worker.ts).
+    const floorServer = await serveOnWorkerd({ script: inlineWorker(DO_FLOOR_WORKER), platform: { configPath, stateDir, durableObjects: ['Floor'] } });
+    const floorPool = await newPool(floorServer.url, CONCURRENCY);
+    try {
+      const floor = await measurePath({ name: 'floor', pool: floorPool, base: '', headers: async () => ({}) });
+      latencyRows.push(latencyRow('Worker → DO answers (floor, no tunnel)', 'workerd', floor, direct));
+      streams.push(...streamRows('Worker → DO answers (floor, no tunnel)', 'workerd', floor).map((r) => (r.transfer.endsWith('upload') ? { ...r, 'byte-exact': 'counted only' } : r)));
+    } finally {
+      await floorPool.close();
+      await floorServer.stop();
+    }
 
     // Gatehouse's production bundle on bare workerd.
     const port = await freePort();
@@ -394,24 +417,27 @@ export default async function tunnelBench(): Promise<void> {
   console.log('\n1 GiB download through the tunnel (workerd), memory sampled every 50 ms');
   table(big);
   if (fleet) {
-    const perDevice = (fleet.workerd.ready - fleet.workerd.before) / fleet.n;
-    const perDeviceIdle = (fleet.workerd.idle - fleet.workerd.before) / fleet.n;
-    console.log(`\nConcurrent device tunnels on workerd (target: 10,000), each a real agent session, ${FLEET_CONCURRENCY} connecting at a time`);
+    const perDevice = (fleet.workerd.ready - fleet.workerd.before) / Math.max(1, fleet.up);
+    const perDeviceIdle = (fleet.workerd.idle - fleet.workerd.before) / Math.max(1, fleet.upAfterIdle);
+    console.log(`\nConcurrent device tunnels on workerd (target: 10,000), each a real agent session, ${FLEET_CONCURRENCY} connecting at a time, at most ${FLEET_SECONDS} s`);
     table([
       {
         devices: fleet.n,
-        'up (token received)': fleet.ready,
+        'ever up (token received)': fleet.ready,
+        'up at end': fleet.up,
+        'up after 15 s idle': fleet.upAfterIdle,
         'refused attempts': fleet.refused,
-        'seconds to all up': fleet.seconds,
+        seconds: fleet.seconds,
         'connects/s': fleet.ready / fleet.seconds,
         'workerd RSS before': MiB(fleet.workerd.before),
         'workerd RSS all up': MiB(fleet.workerd.ready),
-        'KiB/device': perDevice / 1024,
+        'KiB/device up': perDevice / 1024,
         'workerd RSS after 15 s idle': MiB(fleet.workerd.idle),
-        'KiB/device idle': perDeviceIdle / 1024,
+        'KiB/device up after idle': perDeviceIdle / 1024,
         'fleet agents RSS': MiB(fleet.fleetRss),
       },
     ]);
+    for (const [why, n] of fleet.reasonsAfterIdle) console.log(`  ${n.toLocaleString('en-US')} × ${why}`);
   }
   console.log('\nAll processes share two cores: the client, workerd, the agent and the origin each take CPU from the others, so the direct row is the same origin under the same client.');
 }
