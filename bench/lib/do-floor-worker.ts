@@ -19,6 +19,7 @@ export class Floor {
   async fetch(request) {
     block ??= makeBlock();
     const url = new URL(request.url);
+    if (url.pathname === '/health') return new Response('ok');
     if (url.pathname === '/1k') return new Response(block.slice(0, 1024), { headers: { 'content-type': 'application/octet-stream' } });
     if (url.pathname === '/bytes') {
       const n = Number(url.searchParams.get('n') ?? 0);
