@@ -119,8 +119,12 @@ ${extra.join('\n')}
   });
   const stop = async () => {
     if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      // A workerd holding thousands of objects may not finish shutting down on its own: it gets 5 s, then SIGKILL.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
     }
     removeDir(dir);
   };
