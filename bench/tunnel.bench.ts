@@ -249,7 +249,7 @@ async function enrolFleet(url: string, seeded: Seeded, count: number) {
 }
 
 type FleetReport = { ready: number; refused: number; up: number; seconds: number; reasons: [string, number][] };
-type FleetResult = FleetReport & { n: number; upAfterIdle: number; reasonsAfterIdle: [string, number][]; workerd: { before: number; ready: number; idle: number }; fleetRss: number };
+type FleetResult = FleetReport & { n: number; peakUp: number; rssAtPeak: number; upAfterIdle: number; reasonsAfterIdle: [string, number][]; workerd: { before: number; ready: number; idle: number }; fleetRss: number };
 
 /** Holds `count` tunnels at once from a fleet process and measures the time to get them all up and workerd's memory. */
 async function holdFleet(url: string, workerdPid: number, origin: string, seeded: Seeded, count: number): Promise<FleetResult> {
@@ -263,10 +263,16 @@ async function holdFleet(url: string, workerdPid: number, origin: string, seeded
   const fleet = fork(path.join(import.meta.dirname, 'lib/tunnel-fleet.ts'), [file], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     let latest: FleetReport | undefined;
+    let peakUp = 0;
+    let rssAtPeak = NaN;
     const done = await new Promise<FleetReport>((resolve, reject) => {
       let lastPrint = 0;
       fleet.on('message', (m: FleetReport & { type: string }) => {
         latest = m;
+        if (m.up > peakUp) {
+          peakUp = m.up;
+          rssAtPeak = rssOf(workerdPid);
+        }
         if (m.type === 'done') resolve(m);
         else if (m.seconds > FLEET_SECONDS + 30) resolve(m); // the fleet is too busy to notice its own deadline
         else if (m.seconds - lastPrint >= 10) {
@@ -282,7 +288,7 @@ async function holdFleet(url: string, workerdPid: number, origin: string, seeded
     await sleep(15_000);
     const idle = rssOf(workerdPid);
     await sleep(1500); // one more progress report, for the count after the idle period
-    return { ...done, n: count, upAfterIdle: latest!.up, reasonsAfterIdle: latest!.reasons, workerd: { before, ready, idle }, fleetRss };
+    return { ...done, n: count, peakUp, rssAtPeak, upAfterIdle: latest!.up, reasonsAfterIdle: latest!.reasons, workerd: { before, ready, idle }, fleetRss };
   } finally {
     fleet.send?.({ type: 'stop' });
     await Promise.race([new Promise((r) => fleet.once('exit', r)), sleep(30_000)]);
@@ -418,8 +424,7 @@ export default async function tunnelBench(): Promise<void> {
   console.log('\n1 GiB download through the tunnel (workerd), memory sampled every 50 ms');
   table(big);
   if (fleet) {
-    const perDevice = (fleet.workerd.ready - fleet.workerd.before) / Math.max(1, fleet.up);
-    const perDeviceIdle = (fleet.workerd.idle - fleet.workerd.before) / Math.max(1, fleet.upAfterIdle);
+    const kib = (bytes: number, devices: number) => (devices > 0 ? (bytes - fleet.workerd.before) / devices / 1024 : 'n/a (none up)');
     console.log(`\nConcurrent device tunnels on workerd (target: 10,000), each a real agent session, ${FLEET_CONCURRENCY} connecting at a time, at most ${FLEET_SECONDS} s`);
     table([
       {
@@ -431,10 +436,13 @@ export default async function tunnelBench(): Promise<void> {
         seconds: fleet.seconds,
         'connects/s': fleet.ready / fleet.seconds,
         'workerd RSS before': MiB(fleet.workerd.before),
-        'workerd RSS all up': MiB(fleet.workerd.ready),
-        'KiB/device up': perDevice / 1024,
+        'workerd RSS at end': MiB(fleet.workerd.ready),
+        'most up at once': fleet.peakUp,
+        'workerd RSS then': MiB(fleet.rssAtPeak),
+        'KiB/device then': kib(fleet.rssAtPeak, fleet.peakUp),
+        'KiB/device up at end': kib(fleet.workerd.ready, fleet.up),
         'workerd RSS after 15 s idle': MiB(fleet.workerd.idle),
-        'KiB/device up after idle': perDeviceIdle / 1024,
+        'KiB/device up after idle': kib(fleet.workerd.idle, fleet.upAfterIdle),
         'fleet agents RSS': MiB(fleet.fleetRss),
       },
     ]);
