@@ -166,7 +166,7 @@ async function realDevice(url: string, origin: string, seeded: Seeded): Promise<
     if (!res.ok) throw new Error(`authorize: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { token: string }).token;
   };
-  return { deviceId, agent, token, stop: () => stopChild(agent) };
+  return { deviceId, agent, token, stop: async () => (await stopChild(agent), removeDir(path.dirname(stateDir))) };
 }
 
 type Pool = import('undici').Pool;
@@ -293,6 +293,7 @@ async function holdFleet(url: string, workerdPid: number, origin: string, seeded
     fleet.send?.({ type: 'stop' });
     await Promise.race([new Promise((r) => fleet.once('exit', r)), sleep(30_000)]);
     await stopChild(fleet, 'SIGKILL');
+    removeDir(path.dirname(file));
   }
 }
 
