@@ -9,7 +9,7 @@ import { freePort, waitForOk } from '../../scripts/lib/local-server.ts';
 import { runWrangler } from '../../scripts/lib/wrangler.ts';
 
 /** A Worker bundle served by the `workerd` binary itself, from a generated config (no wrangler or Miniflare in the path). */
-export type BundleServer = { url: string; stop: () => Promise<void> };
+export type BundleServer = { url: string; stop: () => Promise<void>; /** The workerd process, for memory sampling. */ pid: number };
 
 /** Builds the production bundle exactly as `wrangler deploy` would upload it, and returns the entry module's path. */
 export async function buildProductionBundle(root: string): Promise<{ dir: string; entry: string }> {
@@ -60,12 +60,14 @@ export async function serveOnWorkerd(opts: {
   script: string;
   bindings?: Record<string, string>;
   platform?: { configPath: string; stateDir: string; durableObjects: string[] };
+  /** A port chosen beforehand (when a binding such as PUBLIC_URL must name it); a free one otherwise. */
+  port?: number;
 }): Promise<BundleServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-workerd-'));
   // capnp embeds are read relative to the config file, so the modules are copied beside it.
   copyFileSync(opts.script, path.join(dir, 'index.js'));
   copyFileSync(path.join(import.meta.dirname, 'd1-shim.js'), path.join(dir, 'd1-shim.js'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const bindings = Object.keys(opts.bindings ?? {}).map((name) => `(name = ${q(name)}, fromEnvironment = ${q(`GH_${name}`)})`);
   // The Worker may call servers on this machine (an upstream for the gateway benchmark), as under wrangler dev.
   const services = [`(name = "main", worker = .main)`, `(name = "internet", network = (allow = ["local", "private", "public"]))`];
@@ -111,12 +113,18 @@ ${extra.join('\n')}
   const child = spawn(workerdBinary(), ['serve', configPath, '--experimental'], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
+    // BENCH_WORKERD_LOG=1 shows what the Worker logs (uncaught errors included) while a benchmark runs.
+    if (process.env.BENCH_WORKERD_LOG === '1') process.stderr.write(d);
     if (stderr.length < 20_000) stderr += d.toString();
   });
   const stop = async () => {
     if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      // A workerd holding thousands of objects may not finish shutting down on its own: it gets 5 s, then SIGKILL.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
     }
     removeDir(dir);
   };
@@ -127,5 +135,5 @@ ${extra.join('\n')}
     await stop();
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${stderr}`);
   }
-  return { url, stop };
+  return { url, stop, pid: child.pid! };
 }
