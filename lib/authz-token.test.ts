@@ -1,6 +1,6 @@
 import { base64url, CompactEncrypt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { authzKey, InvalidDeviceAccessToken, openDeviceAccessToken, sealDeviceAccessToken } from './authz-token.ts';
+import { authzDecryptionKey, authzKey, InvalidDeviceAccessToken, openDeviceAccessToken, sealDeviceAccessToken } from './authz-token.ts';
 
 const key = crypto.getRandomValues(new Uint8Array(32));
 const grant = { userId: 'user-1', deviceId: 'device-1', role: 'operator' as const, ttlSeconds: 300 };
@@ -12,6 +12,16 @@ async function reason(p: Promise<unknown>): Promise<string> {
 }
 
 describe('device-access token (JWE dir + A256GCM)', () => {
+  it('opens with the imported decryption key exactly as with the raw key', async () => {
+    const now = Date.UTC(2026, 0, 1);
+    const { token, expiresAt } = await sealDeviceAccessToken(key, { ...grant, now });
+    const access = await openDeviceAccessToken(await authzDecryptionKey(key), token, 'device-1', { now: now + 1000 });
+    expect(access).toMatchObject({ userId: 'user-1', deviceId: 'device-1', role: 'operator', expiresAt });
+    const other = await authzDecryptionKey(crypto.getRandomValues(new Uint8Array(32)));
+    expect(await reason(openDeviceAccessToken(other, token, 'device-1', { now }))).toBe('malformed');
+    expect(await reason(openDeviceAccessToken(await authzDecryptionKey(key), token, 'device-2', { now }))).toBe('wrong_device');
+  });
+
   it('round-trips user, device, role and expiry, and is opaque', async () => {
     const now = Date.UTC(2026, 0, 1);
     const { token, expiresAt } = await sealDeviceAccessToken(key, { ...grant, now });

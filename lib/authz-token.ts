@@ -59,9 +59,13 @@ export async function sealDeviceAccessToken(
   return { token, expiresAt };
 }
 
+/** The key as an AES-256-GCM decryption CryptoKey, for callers that open many tokens (no key import per token). */
+export const authzDecryptionKey = (key: Uint8Array): Promise<CryptoKey> =>
+  crypto.subtle.importKey('raw', key as Uint8Array<ArrayBuffer>, { name: 'AES-GCM', length: 256 }, false, ['decrypt']);
+
 /** Decrypts and checks a device-access token for `deviceId`; throws InvalidDeviceAccessToken. */
 export async function openDeviceAccessToken(
-  key: Uint8Array,
+  key: Uint8Array | CryptoKey,
   token: string,
   deviceId: string,
   opts: { now?: number; clockToleranceSeconds?: number } = {},

@@ -59,6 +59,8 @@ describe('proxying through a connected agent', () => {
     expect(res.headers.get('connection')).toBeNull();
     const open = await agent.next(isOpen);
     expect(open.head.method).toBe('PUT');
+    // A request with a body is not announced as bodiless.
+    expect(open.head.noBody).toBeUndefined();
     expect(open.head.path).toBe('/api/items/%C3%A9?limit=10&q=a%20b');
     const names = open.head.headers.map(([n]) => n);
     expect(names).toContain('x-custom');
@@ -75,6 +77,8 @@ describe('proxying through a connected agent', () => {
     expect(res.status).toBe(204);
     const open = await agent.next(isOpen);
     expect(open.head.path).toBe('/');
+    // A GET without a body says so, so the agent can start it before the END that follows.
+    expect(open.head.noBody).toBe(true);
     expect(open.head.headers).toContainEqual(['authorization', 'Basic ZGV2aWNlOnNlY3JldA==']);
     expect(open.head.headers.map(([n]) => n)).not.toContain('x-device-access-token');
     agent.close();
@@ -101,6 +105,8 @@ describe('proxying through a connected agent', () => {
     const data = agent.frames.filter((f): f is Extract<DecodedFrame, { type: 'data' }> => f.type === 'data');
     expect(data.reduce((n, f) => n + f.data.byteLength, 0)).toBe(upload.byteLength);
     expect(Math.max(...data.map((f) => f.data.byteLength))).toBeLessThanOrEqual(64 * 1024);
+    // The upload is read a frame at a time (BYOB), not in the runtime's small chunks: full frames, few of them.
+    expect(data.length).toBeLessThanOrEqual(2 * Math.ceil(upload.byteLength / (64 * 1024)));
     expect(agent.frames.filter((f) => f.type === 'window_update').length).toBeGreaterThan(5);
     agent.close();
   });

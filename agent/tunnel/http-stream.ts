@@ -81,11 +81,18 @@ export function startHttpStream(link: StreamLink, head: RequestHead, opts: HttpS
     });
   });
 
+  // A request announced without a body goes out now; the END that follows OPEN then changes nothing (§7).
+  if (head.noBody) {
+    requestEnded = true;
+    req.end();
+  }
+
   return {
     frame(frame: StreamFrame) {
       if (done) return;
       switch (frame.type) {
         case 'data': {
+          if (requestEnded) return reset(ErrorCode.PROTOCOL_ERROR, 'DATA on a request without a body', 'failed');
           const n = frame.data.byteLength;
           bytesIn += n;
           // Credit returns once the chunk has left for the local socket: that is the backpressure on the cloud.
@@ -95,6 +102,7 @@ export function startHttpStream(link: StreamLink, head: RequestHead, opts: HttpS
           return;
         }
         case 'end':
+          if (requestEnded) return;
           requestEnded = true;
           req.end();
           return maybeDone();

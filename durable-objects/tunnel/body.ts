@@ -27,7 +27,44 @@ export async function pumpBody(
   stream: TunnelStream,
   io: { send: (data: Uint8Array) => boolean; end: () => boolean; gone: () => boolean; credit: () => Promise<void> },
 ): Promise<boolean> {
-  const reader = body.getReader();
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: 'byob' });
+  } catch {
+    // Not a byte stream: read its chunks as they come.
+  }
+  if (!byob) return pumpChunks(body.getReader(), stream, io);
+  const reader = byob;
+  const stop = async () => {
+    await reader.cancel().catch(() => undefined);
+    return false;
+  };
+  // A byte stream's default reads come in small pieces (a few KiB each, a frame and a message apiece). A BYOB read takes
+  // whatever has arrived, up to a whole frame, so an upload crosses in full 64 KiB frames; it never waits for more.
+  let buffer = new ArrayBuffer(MAX_DATA_PAYLOAD);
+  for (;;) {
+    if (io.gone()) return stop();
+    const credit = stream.flow.sendCredit();
+    if (credit === 0) {
+      await io.credit();
+      continue;
+    }
+    const { done, value } = await reader.read(new Uint8Array(buffer, 0, Math.min(credit, MAX_DATA_PAYLOAD)));
+    if (done) break;
+    if (io.gone()) return stop();
+    if (value.byteLength > 0 && !io.send(value)) return stop();
+    // The frame holds a copy: the same memory takes the next read.
+    buffer = value.buffer as ArrayBuffer;
+  }
+  return io.gone() ? false : io.end();
+}
+
+// The same for a stream of arbitrary chunks, each cut to the credit.
+async function pumpChunks(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  stream: TunnelStream,
+  io: { send: (data: Uint8Array) => boolean; end: () => boolean; gone: () => boolean; credit: () => Promise<void> },
+): Promise<boolean> {
   const stop = async () => {
     await reader.cancel().catch(() => undefined);
     return false;

@@ -90,7 +90,8 @@ export async function proxyThroughTunnel(conn: Connection, head: RequestHead, bo
     },
   };
 
-  const opened = conn.open(head, events);
+  // A bodiless request says so in its OPEN, so the agent need not wait for the END that follows it (§7).
+  const opened = conn.open(body || head.websocket ? head : { ...head, noBody: true }, events);
   if (!opened.ok) {
     if (opened.refused === 'limit') return proxyFailure(503, 'The device is busy (too many concurrent requests); retry.', { 'Retry-After': '1' });
     // The agent sent GOAWAY (it is draining before a restart): a new connection is moments away.

@@ -31,6 +31,11 @@ export const requestHeadSchema = z.object({
   headers: headersSchema,
   /** Set when the client asked for a WebSocket upgrade; the responder answers 101 to accept it. */
   websocket: z.literal(true).optional(),
+  /**
+   * Set when the request has no body: END follows OPEN at once, so the responder may send the request to its local
+   * service without waiting for it (§7). A version 1 receiver that does not know the member waits for END as before.
+   */
+  noBody: z.literal(true).optional(),
 });
 
 /** The head of a proxied response, carried by RESPONSE: 101 accepts a WebSocket upgrade, otherwise 200–599. */

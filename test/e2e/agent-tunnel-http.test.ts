@@ -153,6 +153,40 @@ describe('agent HTTP streams', () => {
     expect(tunnel.conn.errors).toEqual([]);
   });
 
+  it('a request announced without a body (noBody) goes to the local service before its END arrives', async () => {
+    const seen: { method?: string; bytes?: number }[] = [];
+    const { tunnel } = await setup((req, res) => {
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.byteLength));
+      req.on('end', () => {
+        seen.push({ method: req.method, bytes });
+        res.end('no body here');
+      });
+    });
+    const s = tunnel.conn.open({ method: 'GET', path: '/nobody', headers: [], noBody: true });
+    // No END yet: the local request is already complete, so its response comes back.
+    expect((await s.response).status).toBe(200);
+    expect((await s.readAll()).toString()).toBe('no body here');
+    expect(seen).toEqual([{ method: 'GET', bytes: 0 }]);
+    // The END the cloud sends after OPEN changes nothing.
+    s.end();
+    await until(() => tunnel.requests.length === 1);
+    expect(tunnel.requests[0]).toMatchObject({ status: 200, outcome: 'ok', bytesIn: 0 });
+  });
+
+  it('DATA on a request announced without a body is a stream PROTOCOL_ERROR', async () => {
+    const { tunnel } = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n');
+    });
+    const s = tunnel.conn.open({ method: 'GET', path: '/nobody', headers: [], noBody: true });
+    expect((await s.response).status).toBe(200);
+    expect(await s.sendBody([new Uint8Array([1, 2, 3])], false)).toBe(true);
+    expect((await s.reset).code).toBe(ErrorCode.PROTOCOL_ERROR);
+    await until(() => tunnel.requests.length === 1);
+    expect(tunnel.requests[0]).toMatchObject({ outcome: 'failed', resetCode: ErrorCode.PROTOCOL_ERROR });
+  });
+
   it('a RESET CANCEL from the cloud aborts the local request', async () => {
     let localClosed = false;
     const { tunnel } = await setup((_req, res) => {

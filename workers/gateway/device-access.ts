@@ -1,4 +1,4 @@
-import { authzKey, InvalidDeviceAccessToken, openDeviceAccessToken, sealDeviceAccessToken, type DeviceAccess, type DeviceAccessRole } from '../../lib/authz-token.ts';
+import { authzDecryptionKey, authzKey, InvalidDeviceAccessToken, openDeviceAccessToken, sealDeviceAccessToken, type DeviceAccess, type DeviceAccessRole } from '../../lib/authz-token.ts';
 import { BearerError } from '../../lib/errors.ts';
 import { gatewayConfig } from './config.ts';
 
@@ -20,6 +20,20 @@ function keyOf(env: Env): Uint8Array {
   return key;
 }
 
+// The proxy opens a token per request: the decryption key is imported once per secret, not once per token.
+const decryptionKeys = new Map<string, Promise<CryptoKey>>();
+
+function decryptionKeyOf(env: Env): Promise<CryptoKey> {
+  let key = decryptionKeys.get(env.AUTHZ_TOKEN_KEY);
+  if (!key) {
+    key = authzDecryptionKey(keyOf(env));
+    decryptionKeys.set(env.AUTHZ_TOKEN_KEY, key);
+    // A failed import is not kept: the next request tries again.
+    key.catch(() => decryptionKeys.delete(env.AUTHZ_TOKEN_KEY));
+  }
+  return key;
+}
+
 /** Issues a device-access token for a user's role on a device; `expiresIn` is in seconds. */
 export async function issueDeviceAccessToken(env: Env, grant: { userId: string; deviceId: string; role: DeviceAccessRole }): Promise<{ token: string; expiresIn: number }> {
   const ttlSeconds = gatewayConfig(env).authzTokenTtlSeconds;
@@ -33,7 +47,7 @@ export async function issueDeviceAccessToken(env: Env, grant: { userId: string; 
  */
 export async function verifyDeviceAccessToken(env: Env, token: string, deviceId: string): Promise<DeviceAccess> {
   try {
-    return await openDeviceAccessToken(keyOf(env), token, deviceId, { clockToleranceSeconds: gatewayConfig(env).clockSkewSeconds });
+    return await openDeviceAccessToken(await decryptionKeyOf(env), token, deviceId, { clockToleranceSeconds: gatewayConfig(env).clockSkewSeconds });
   } catch (err) {
     if (err instanceof InvalidDeviceAccessToken) {
       throw new BearerError('invalid_token', err.reason === 'expired' ? 'The device access token has expired.' : 'The device access token is not valid for this device.', { internal: err.message });
