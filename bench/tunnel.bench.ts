@@ -2,7 +2,6 @@ import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildCsr, generateDeviceKey, privateKeyPem } from '../agent/csr.ts';
 import { fetchCaCerts, simpleEnroll, deviceIdOf } from '../agent/est-client.ts';
@@ -20,7 +19,8 @@ import { issueAuthCode } from '../workers/auth/store/codes.ts';
 import { createUser } from '../workers/auth/store/users.ts';
 import { database } from '../workers/db.ts';
 import { load, table, type LoadResult } from './lib/load.ts';
-import { BLOCK, createChecker, slices } from './lib/tunnel-bytes.ts';
+import { rssOf, sampleRss } from './lib/rss.ts';
+import { download, get1k, newPool, upload, type Pool, type Transfer } from './lib/tunnel-transfer.ts';
 import { DO_FLOOR_WORKER } from './lib/do-floor-worker.ts';
 import { buildProductionBundle, GATEHOUSE_DURABLE_OBJECTS, inlineWorker, removeDir, serveOnWorkerd } from './lib/workerd.ts';
 
@@ -49,7 +49,6 @@ const ENROL_CONCURRENCY = 8;
 const FLEET_CONCURRENCY = 32;
 /** How long the connection row may take to bring the fleet up before it reports what it reached. */
 const FLEET_SECONDS = Number(process.env.BENCH_TUNNEL_FLEET_SECONDS ?? 300);
-const ONE_K = BLOCK.subarray(0, 1024);
 
 /** What the issue names as the figures to beat (localtunnel on this kind of machine); shown as given, never measured here. */
 const LOCALTUNNEL = { addedP50Ms: 1.37, rps: 1340, mbPerSecond: 179.5 };
@@ -81,31 +80,6 @@ async function seed(ctx: { configPath: string; stateDir: string }, fernetKeys: s
   } finally {
     await local.dispose();
   }
-}
-
-/** Resident set (VmRSS) of a process in bytes, from /proc. */
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Samples the RSS of some processes every 50 ms: the value at the start, the peak, the value at the end. */
-function sampleRss(pids: Record<string, number>) {
-  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));
-  const peak = { ...start };
-  const timer = setInterval(() => {
-    for (const [k, pid] of Object.entries(pids)) peak[k] = Math.max(peak[k]!, rssOf(pid));
-  }, 50);
-  return () => {
-    clearInterval(timer);
-    const end = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));
-    for (const k of Object.keys(pids)) peak[k] = Math.max(peak[k]!, end[k]!);
-    return { start, peak, end };
-  };
 }
 
 const MiB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -169,48 +143,6 @@ async function realDevice(url: string, origin: string, seeded: Seeded): Promise<
   return { deviceId, agent, token, stop: async () => (await stopChild(agent), removeDir(path.dirname(stateDir))) };
 }
 
-type Pool = import('undici').Pool;
-const newPool = async (origin: string, connections: number): Promise<Pool> => new (await import('undici')).Pool(origin, { connections, pipelining: 1, bodyTimeout: 30_000, headersTimeout: 30_000 });
-
-/** A 1 KiB GET, checked byte for byte. */
-async function get1k(pool: Pool, p: string, headers: Record<string, string>): Promise<boolean> {
-  const res = await pool.request({ path: p, method: 'GET', headers });
-  const body = Buffer.from(await res.body.arrayBuffer());
-  return res.statusCode === 200 && body.equals(ONE_K);
-}
-
-/** Downloads `n` bytes, checking them against the pattern as they arrive. */
-type Transfer = { seconds: number; ok: boolean; failure?: string };
-
-/** Downloads `n` bytes, checking them against the pattern as they arrive; a failure is recorded with how far it got. */
-async function download(pool: Pool, p: string, headers: Record<string, string>, n: number): Promise<Transfer> {
-  const t0 = performance.now();
-  const check = createChecker();
-  try {
-    const res = await pool.request({ path: `${p}?n=${n}`, method: 'GET', headers });
-    for await (const chunk of res.body) check.update(chunk as Buffer);
-    const seconds = (performance.now() - t0) / 1000;
-    return { seconds, ok: res.statusCode === 200 && check.bytes === n && check.firstBad === undefined };
-  } catch (e) {
-    return { seconds: (performance.now() - t0) / 1000, ok: false, failure: `${e instanceof Error ? e.message : String(e)} after ${check.bytes} bytes` };
-  }
-}
-
-/** Uploads `n` bytes of the pattern; the origin checks them and says how many arrived intact. */
-async function upload(pool: Pool, p: string, headers: Record<string, string>, n: number): Promise<Transfer> {
-  const t0 = performance.now();
-  try {
-    const res = await pool.request({ path: p, method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(n) }, body: Readable.from(slices(0, n)) });
-    const text = await res.body.text();
-    const seconds = (performance.now() - t0) / 1000;
-    if (res.statusCode !== 200) return { seconds, ok: false, failure: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` };
-    const answer = JSON.parse(text) as { bytes: number; firstBad: number | null };
-    return { seconds, ok: answer.bytes === n && answer.firstBad === null, ...(answer.bytes === n ? {} : { failure: `origin got ${answer.bytes} bytes` }) };
-  } catch (e) {
-    return { seconds: (performance.now() - t0) / 1000, ok: false, failure: e instanceof Error ? e.message : String(e) };
-  }
-}
-
 type Path = { name: string; pool: Pool; base: string; headers: () => Promise<Record<string, string>> };
 
 type Measured = { latency: LoadResult; rate: LoadResult; down: Transfer; up: Transfer };
@@ -221,9 +153,9 @@ async function measurePath(p: Path): Promise<Measured> {
   const latency = await load(() => get1k(p.pool, `${p.base}/1k`, headers), { concurrency: 1, durationMs: DURATION_MS });
   const rate = await load(() => get1k(p.pool, `${p.base}/1k`, headers), { concurrency: CONCURRENCY, durationMs: DURATION_MS });
   const fresh = await p.headers();
-  console.log(`  ${p.name}: ${Math.round(latency.rps)} req/s at 1, ${Math.round(rate.rps)} req/s at ${CONCURRENCY}; 100 MiB down…`);
+  console.log(`  ${p.name}: ${Math.round(latency.rps)} req/s at 1, ${Math.round(rate.rps)} req/s at ${CONCURRENCY}; ${STREAM_BYTES / 1024 / 1024} MiB down…`);
   const down = await download(p.pool, `${p.base}/bytes`, fresh, STREAM_BYTES);
-  console.log(`  ${p.name}: down ${mbps(STREAM_BYTES, down.seconds).toFixed(1)} MB/s ${down.ok ? 'ok' : `FAILED: ${down.failure ?? 'bytes differ'}`}; 100 MiB up…`);
+  console.log(`  ${p.name}: down ${mbps(STREAM_BYTES, down.seconds).toFixed(1)} MB/s ${down.ok ? 'ok' : `FAILED: ${down.failure ?? 'bytes differ'}`}; ${STREAM_BYTES / 1024 / 1024} MiB up…`);
   const up = await upload(p.pool, `${p.base}/upload`, fresh, STREAM_BYTES);
   console.log(`  ${p.name}: up ${mbps(STREAM_BYTES, up.seconds).toFixed(1)} MB/s ${up.ok ? 'ok' : `FAILED: ${up.failure ?? 'bytes differ'}`}`);
   return { latency, rate, down, up };
