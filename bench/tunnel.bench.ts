@@ -354,7 +354,7 @@ export default async function tunnelBench(): Promise<void> {
   table(latencyRows);
   console.log('\nStreaming (target: at least 100 MB/s; MB = 10^6 bytes)');
   table(streams);
-  console.log('\n1 GiB download through the tunnel (workerd), memory sampled every 50 ms');
+  console.log(`\n${BIG_BYTES / 1024 / 1024} MiB download through the tunnel (workerd), memory sampled every 50 ms`);
   table(big);
   if (fleet) {
     const kib = (bytes: number, devices: number) => (devices > 0 ? (bytes - fleet.workerd.before) / devices / 1024 : 'n/a (none up)');
