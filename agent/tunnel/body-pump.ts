@@ -32,7 +32,6 @@ export function pumpBody(link: StreamLink, source: Readable, hooks: PumpHooks): 
   let queued = 0;
   let ended = false;
   let finished = false;
-  let waiting = false;
 
   const fail = (reason: string) => {
     if (finished) return;
@@ -44,16 +43,7 @@ export function pumpBody(link: StreamLink, source: Readable, hooks: PumpHooks): 
 
   function flush(): void {
     while (!finished && queue.length > 0) {
-      if (link.congested()) {
-        if (!waiting) {
-          waiting = true;
-          link.whenWritable(() => {
-            waiting = false;
-            flush();
-          });
-        }
-        return;
-      }
+      if (link.congested()) return link.whenWritable(flush);
       const credit = link.stream.flow.sendCredit();
       // No credit: the cloud's WINDOW_UPDATE calls flush again.
       if (credit === 0) return;

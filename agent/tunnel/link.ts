@@ -35,7 +35,7 @@ export interface StreamLink {
   send(frame: StreamFrame): boolean;
   /** True while the socket has more queued than its high-water mark: stop producing DATA until `whenWritable`. */
   congested(): boolean;
-  /** Calls `wake` once the socket's queue has drained below the low-water mark (at once if not congested). */
+  /** Calls `wake` once the socket's queue has drained below the low-water mark (at once if not congested); asking again while it waits adds nothing. */
   whenWritable(wake: () => void): void;
   /** Records that `bytes` received DATA bytes were drained, sending a WINDOW_UPDATE when half the window is due. */
   release(bytes: number): void;

@@ -14,7 +14,7 @@ export interface SocketWriter {
   write(message: Uint8Array | string): boolean;
   /** True while more than the high-water mark is queued. */
   congested(): boolean;
-  /** Calls `wake` once the queue is below half the high-water mark. */
+  /** Calls `wake` once the queue is below half the high-water mark; a waker already waiting is not added twice. */
   whenWritable(wake: () => void): void;
   /** Drops the waiters (the socket is gone; their streams are being torn down). */
   clear(): void;
@@ -42,7 +42,8 @@ export function createSocketWriter(ws: WebSocket, highWater: number = DEFAULT_HI
     },
     congested: () => ws.bufferedAmount >= highWater,
     whenWritable(w) {
-      waiters.push(w);
+      // A waker already waiting is not queued twice, so a producer may ask on every congested flush.
+      if (!waiters.includes(w)) waiters.push(w);
       // Nothing queued means no send callback is coming to wake it.
       if (ws.bufferedAmount < highWater / 2) queueMicrotask(wake);
     },

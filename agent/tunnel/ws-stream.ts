@@ -30,7 +30,6 @@ export function startWebSocketStream(link: StreamLink, head: RequestHead, target
   let bytesIn = 0;
   let bytesOut = 0;
   let done = false;
-  let waiting = false;
   let pump: BodyPump | undefined;
   let upgradeHeaders: [string, string][] = [];
   let endAfterFlush: { code: number; reason: string } | null | undefined;
@@ -73,16 +72,7 @@ export function startWebSocketStream(link: StreamLink, head: RequestHead, target
   // Sends what the credit allows; a fragment larger than the credit is cut, the first part flagged MORE.
   function flush(): void {
     while (!done && outbox.length > 0) {
-      if (link.congested()) {
-        if (!waiting) {
-          waiting = true;
-          link.whenWritable(() => {
-            waiting = false;
-            flush();
-          });
-        }
-        return;
-      }
+      if (link.congested()) return link.whenWritable(flush);
       const frame = outbox[0] as DataFrame;
       const credit = link.stream.flow.sendCredit();
       if (credit === 0 && frame.data.byteLength > 0) return;
