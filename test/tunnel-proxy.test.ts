@@ -41,6 +41,34 @@ describe('ANY /devices/:deviceId/proxy/*: authorization', () => {
 });
 
 describe('proxying through a connected agent', () => {
+  it('batches frames both ways once both sides announce it: one message per direction for a small GET, answered intact', async () => {
+    const device = await enrolDevice();
+    const body = pattern(3000);
+    const agent = await connectAgent(device, { settings: { batchFrames: true }, answer: () => ({ status: 200, headers: [['content-type', 'application/octet-stream']], body }) });
+    const config = await agent.control('config');
+    expect(config.settings?.batchFrames).toBe(true);
+    await agent.control('device_token');
+    const before = agent.messageSizes.length;
+    const res = await proxy(device.deviceId, '/small', bearer(await accessToken(device.deviceId)));
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(body);
+    // The cloud's OPEN (noBody) and END left in one message; the test agent's RESPONSE, DATA and END in one too.
+    expect(agent.messageSizes.slice(before)).toEqual([2]);
+    const open = await agent.next(isOpen);
+    expect(open.head.noBody).toBe(true);
+  });
+
+  it('sends one frame per message to an agent that did not announce batches', async () => {
+    const device = await enrolDevice();
+    const agent = await connectAgent(device, { answer: () => ({ status: 204 }) });
+    expect((await agent.control('config')).settings?.batchFrames).toBe(true);
+    await agent.control('device_token');
+    const res = await proxy(device.deviceId, '/plain', bearer(await accessToken(device.deviceId)));
+    expect(res.status).toBe(204);
+    expect(agent.frames.filter((f) => f.type === 'open' || f.type === 'end')).toHaveLength(2);
+    expect(agent.messageSizes.every((n) => n === 1)).toBe(true);
+  });
+
   it('forwards method, path, query and end-to-end headers, without the platform credential or hop-by-hop fields', async () => {
     const device = await enrolDevice();
     const agent = await connectAgent(device, {

@@ -14,7 +14,9 @@ import {
   TUNNEL_SUBPROTOCOL,
   chunkBody,
   createStreamTable,
+  createBatcher,
   decodeFrame,
+  splitMessage,
   encodeControl,
   encodeFrame,
   type ControlMessage,
@@ -83,19 +85,23 @@ export async function connectAgent(device: TestDevice, opts: { answer?: (req: Se
   if (res.status !== 101 || !ws) throw new Error(`connect failed: ${res.status} ${await res.text()}`);
   ws.binaryType = 'arraybuffer';
   ws.accept();
-  const table = createStreamTable({ side: 'agent', settings: opts.settings });
+  // Without settings it speaks plain version 1 (one frame per message), as an agent from before batches did.
+  const table = createStreamTable({ side: 'agent', settings: { batchFrames: false, ...opts.settings } });
   const frames: DecodedFrame[] = [];
   const texts: string[] = [];
   const bodies = new Map<number, Uint8Array[]>();
   const credit = new Map<number, () => void>();
+  /** How many frames each binary message from the cloud held, in order. */
+  const messageSizes: number[] = [];
   let closed: { code: number; reason: string } | undefined;
+  // With `settings.batchFrames`, the frames this agent writes in one turn share a message once the cloud accepts batches.
+  const batcher = createBatcher({ write: (m) => (ws.send(m), true), schedule: (flush) => queueMicrotask(flush) });
   const send = (frame: Frame) => {
     if (frame.type !== 'control' && frame.type !== 'ping' && frame.type !== 'pong' && frame.type !== 'goaway') {
       const checked = table.send(frame);
       if (!checked.ok || checked.ignore) return false;
     }
-    ws.send(encodeFrame(frame));
-    return true;
+    return batcher.push(encodeFrame(frame));
   };
   /** Sends a response head, its body in DATA frames as the cloud's window allows, then END. */
   async function respond(streamId: number, head: ResponseHead, body: Uint8Array = new Uint8Array(0)): Promise<void> {
@@ -139,14 +145,22 @@ export async function connectAgent(device: TestDevice, opts: { answer?: (req: Se
       texts.push(event.data);
       return;
     }
-    const decoded = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
-    if (!decoded.ok) throw new Error(`the cloud sent a bad frame: ${decoded.error.message}`);
-    const frame = decoded.frame;
-    frames.push(frame);
-    if (frame.type === 'control' && frame.message.type === 'config') table.setPeerSettings(frame.message.settings ?? {});
-    if (frame.type === 'open' || frame.type === 'data' || frame.type === 'end' || frame.type === 'reset' || frame.type === 'window_update' || frame.type === 'response') {
-      const routed = table.receive(frame);
-      if (routed.ok && !routed.ignore) onStream(frame);
+    const parts = splitMessage(event.data as ArrayBuffer);
+    if (parts.length > 1 && !table.settings.batchFrames) throw new Error('the cloud batched frames this agent did not accept');
+    messageSizes.push(parts.length);
+    for (const bytes of parts) {
+      const decoded = decodeFrame(bytes);
+      if (!decoded.ok) throw new Error(`the cloud sent a bad frame: ${decoded.error.message}`);
+      const frame = decoded.frame;
+      frames.push(frame);
+      if (frame.type === 'control' && frame.message.type === 'config') {
+        table.setPeerSettings(frame.message.settings ?? {});
+        if (opts.settings?.batchFrames && table.peerBatches()) batcher.enable();
+      }
+      if (frame.type === 'open' || frame.type === 'data' || frame.type === 'end' || frame.type === 'reset' || frame.type === 'window_update' || frame.type === 'response') {
+        const routed = table.receive(frame);
+        if (routed.ok && !routed.ignore) onStream(frame);
+      }
     }
   });
   ws.addEventListener('close', (event: CloseEvent) => {
@@ -170,6 +184,7 @@ export async function connectAgent(device: TestDevice, opts: { answer?: (req: Se
     ws,
     table,
     frames,
+    messageSizes,
     texts,
     send,
     respond,

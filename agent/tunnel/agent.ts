@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { WebSocket } from 'ws';
-import { CloseCode, MAX_FRAME_SIZE, TUNNEL_SUBPROTOCOL, type CloudControlMessage, type Settings } from '../../lib/tunnel/index.ts';
+import { CloseCode, MAX_BATCH_BYTES, TUNNEL_SUBPROTOCOL, type CloudControlMessage, type Settings } from '../../lib/tunnel/index.ts';
 import { createBackoff, type BackoffOptions } from './backoff.ts';
 import { removeClaimCode, writeClaimCode, writeDeviceToken, type StoredDeviceToken } from './device-files.ts';
 import type { TunnelAgentEvents } from './events.ts';
@@ -75,6 +75,20 @@ type Attempt = { kind: 'closed'; end: SessionEnd; upMs: number } | { kind: 'refu
 /** The `ws(s)://…/devices/connect` URL for a Gatehouse base URL. */
 export const connectUrl = (base: string): string => `${base.replace(/\/+$/, '').replace(/^http/, 'ws')}/devices/connect`;
 
+/**
+ * Whether the agent's frames may go unmasked (an all-zero RFC 6455 mask, which `ws` then skips applying). Masking
+ * exists so that a script in a browser cannot make a WebSocket's bytes look like HTTP to a transparent proxy on the
+ * path (RFC 6455 §10.3). Over TLS no intermediary parses the bytes, and on loopback there is none, so there the mask
+ * only costs a pass and a copy of every byte the device uploads. Anywhere else (plain ws:// to a remote host) the
+ * agent masks as usual.
+ */
+export function maskingIsMoot(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'wss:' || hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+const zeroMask = (mask: Uint8Array) => mask.fill(0);
+
 /** Starts the agent; it connects at once and keeps reconnecting until `stop()`. */
 export function startTunnelAgent(opts: TunnelAgentOptions): TunnelAgent {
   const events = new EventEmitter<TunnelAgentEvents>();
@@ -83,6 +97,7 @@ export function startTunnelAgent(opts: TunnelAgentOptions): TunnelAgent {
   const backoff = createBackoff(opts.backoff);
   const stableMs = opts.backoff?.stableMs ?? 30_000;
   const url = connectUrl(opts.url);
+  const unmasked = maskingIsMoot(url);
   const pause = new AbortController();
   let stopping = false;
   let shutdownDeadline = opts.shutdownDeadlineMs ?? 10_000;
@@ -122,10 +137,11 @@ export function startTunnelAgent(opts: TunnelAgentOptions): TunnelAgent {
     const ws = new WebSocket(url, [TUNNEL_SUBPROTOCOL], {
       headers: credential === undefined ? {} : { Authorization: `Bearer ${credential}` },
       ...(tls ? { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) } : {}),
-      maxPayload: MAX_FRAME_SIZE,
+      maxPayload: MAX_BATCH_BYTES,
       perMessageDeflate: false,
       followRedirects: false,
       handshakeTimeout: opts.handshakeTimeoutMs ?? 15_000,
+      ...(unmasked ? { generateMask: zeroMask } : {}),
     });
     socket = ws;
     return new Promise((resolve) => {

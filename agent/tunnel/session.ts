@@ -8,7 +8,7 @@ import type { Agent as HttpAgent } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
 import {
   CloseCode, ErrorCode, HEARTBEAT_PING, HEARTBEAT_PONG, controlSender, createStreamTable, decodeFrame, encodeControl,
-  encodeFrame, encodeGoaway, encodePong, frameError,
+  encodeFrame, encodeGoaway, encodePong, frameError, splitMessage,
   type CloudControlMessage, type FrameError, type GoawayFrame, type Settings, type StreamFrame,
 } from '../../lib/tunnel/index.ts';
 import type { ForwardTarget } from './forward.ts';
@@ -71,6 +71,7 @@ export function startSession(ws: WebSocket, opts: SessionOptions): Session {
     if (localClose) return;
     localClose = { code, reason };
     heartbeat.stop();
+    writer.flush();
     try {
       ws.close(code, reason);
     } catch {
@@ -148,6 +149,7 @@ export function startSession(ws: WebSocket, opts: SessionOptions): Session {
   function control(message: CloudControlMessage): void {
     if (message.type === 'config') {
       table.setPeerSettings(message.settings ?? {});
+      if (table.peerBatches()) writer.batch();
       heartbeat.configure(
         (message.pingIntervalSeconds ?? opts.pingIntervalMs / 1000) * 1000,
         (message.pingTimeoutSeconds ?? opts.pingTimeoutMs / 1000) * 1000,
@@ -163,6 +165,11 @@ export function startSession(ws: WebSocket, opts: SessionOptions): Session {
       if (Buffer.from(bytes).toString('utf8') === HEARTBEAT_PONG) return;
       return connectionError(frameError(ErrorCode.PROTOCOL_ERROR, 'text messages other than the heartbeat are not allowed'));
     }
+    // A frame that closed the connection leaves the rest of its message unread.
+    for (const frame of splitMessage(bytes)) if (!localClose) receiveFrame(frame);
+  }
+
+  function receiveFrame(bytes: Uint8Array): void {
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) return fail(decoded.error);
     const frame = decoded.frame;

@@ -110,7 +110,7 @@ ${extra.join('\n')}
   const configPath = path.join(dir, 'config.capnp');
   writeFileSync(configPath, config);
   const env = { ...process.env, ...Object.fromEntries(Object.entries(opts.bindings ?? {}).map(([k, v]) => [`GH_${k}`, v])) };
-  const child = spawn(workerdBinary(), ['serve', configPath, '--experimental'], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  const child = spawn(workerdBinary(), ['serve', configPath, '--experimental', ...(process.env.BENCH_WORKERD_INSPECT ? [`--inspector-addr=127.0.0.1:${process.env.BENCH_WORKERD_INSPECT}`] : [])], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     // BENCH_WORKERD_LOG=1 shows what the Worker logs (uncaught errors included) while a benchmark runs.

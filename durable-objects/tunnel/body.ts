@@ -88,6 +88,31 @@ async function pumpChunks(
   return io.gone() ? false : io.end();
 }
 
+/** The most one read of a response body hands the client: a few frames' worth, and never more than the window holds. */
+export const MAX_COALESCED = 1024 * 1024;
+
+/**
+ * Takes the next chunk for the client: the first queued frame, joined with the frames behind it up to MAX_COALESCED.
+ * Each chunk handed over costs the runtime a turn of its stream pump whatever its size, so when the agent is ahead of
+ * the client a few frames cross as one (one copy, far cheaper than the turns it saves); a lone frame is not copied.
+ */
+export function takeQueued(queue: Uint8Array[]): Uint8Array | undefined {
+  const first = queue.shift();
+  if (!first || queue.length === 0) return first;
+  let take = 0;
+  let size = first.byteLength;
+  while (take < queue.length && size + queue[take]!.byteLength <= MAX_COALESCED) size += queue[take++]!.byteLength;
+  if (take === 0) return first;
+  const joined = new Uint8Array(size);
+  joined.set(first, 0);
+  let at = first.byteLength;
+  for (const part of queue.splice(0, take)) {
+    joined.set(part, at);
+    at += part.byteLength;
+  }
+  return joined;
+}
+
 /** The response body of one stream, fed with the agent's DATA and read by the client. */
 export type BodySink = ReturnType<typeof createBodySink>;
 
@@ -109,7 +134,7 @@ export function createBodySink(hooks: { drained: (bytes: number) => void; cancel
       async pull(c) {
         while (queue.length === 0 && !ended && !failed) await more.wait();
         if (failed) return;
-        const chunk = queue.shift();
+        const chunk = takeQueued(queue);
         if (chunk) {
           c.enqueue(chunk);
           hooks.drained(chunk.byteLength);

@@ -4,6 +4,7 @@ import {
   HEARTBEAT_PING,
   HEARTBEAT_PONG,
   controlSender,
+  createBatcher,
   createStreamTable,
   decodeFrame,
   encodeControl,
@@ -11,6 +12,7 @@ import {
   encodeGoaway,
   encodePong,
   frameError,
+  splitMessage,
   type CloudControlMessage,
   type ControlMessage,
   type FrameError,
@@ -69,16 +71,21 @@ export function createConnection(ws: WebSocket, initial: SocketState, hooks: Con
     ws.serializeAttachment(state);
   };
 
-  function write(bytes: Uint8Array | string): boolean {
+  function send_(message: Uint8Array | string): boolean {
     if (!open) return false;
     try {
-      ws.send(bytes);
+      ws.send(message);
       return true;
     } catch {
       lose();
       return false;
     }
   }
+  // Frames written in one turn (an OPEN and its END, a burst of WINDOW_UPDATEs) leave as one message once the agent
+  // accepts batches (§1.1); the heartbeat's text goes as it is.
+  const batcher = createBatcher({ write: send_, schedule: (flush) => queueMicrotask(flush) });
+  if (state.peerSettings?.batchFrames) batcher.enable();
+  const write = (message: Uint8Array | string): boolean => (typeof message === 'string' ? send_(message) : batcher.push(message));
 
   /** Drops the handler of a stream the table has forgotten. */
   const sweep = (id: number) => {
@@ -108,6 +115,7 @@ export function createConnection(ws: WebSocket, initial: SocketState, hooks: Con
 
   function connectionError(error: FrameError): void {
     write(encodeGoaway(table.goaway(), error.code, error.message));
+    batcher.flush();
     try {
       ws.close(error.code === ErrorCode.UNSUPPORTED_VERSION ? CloseCode.UNSUPPORTED_VERSION : CloseCode.PROTOCOL_ERROR, 'protocol error');
     } catch {
@@ -139,6 +147,7 @@ export function createConnection(ws: WebSocket, initial: SocketState, hooks: Con
       return connectionError(frameError(ErrorCode.PROTOCOL_ERROR, `control message ${message.type} comes from the cloud, not the agent`));
     }
     table.setPeerSettings(message.settings ?? {});
+    if (table.peerBatches()) batcher.enable();
     persist({ ...state, agentVersion: message.agentVersion, peerSettings: message.settings ?? {} });
     for (const resolve of waiters) resolve(true);
     waiters = [];
@@ -170,7 +179,12 @@ export function createConnection(ws: WebSocket, initial: SocketState, hooks: Con
       if (message === HEARTBEAT_PING) return void write(HEARTBEAT_PONG);
       return connectionError(frameError(ErrorCode.PROTOCOL_ERROR, 'text messages other than the heartbeat are not allowed'));
     }
-    const decoded = decodeFrame(message);
+    // A frame that closed the connection leaves the rest of its message unread.
+    for (const bytes of splitMessage(message)) if (open) receiveFrame(bytes);
+  }
+
+  function receiveFrame(bytes: Uint8Array): void {
+    const decoded = decodeFrame(bytes);
     if (!decoded.ok) return failWire(decoded.error);
     const frame = decoded.frame;
     switch (frame.type) {

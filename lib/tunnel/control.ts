@@ -62,6 +62,8 @@ export const settingsSchema = z.object({
   maxConcurrentStreams: z.number().int().min(1).max(65_536).optional(),
   /** The receive window, in bytes, the sender grants each stream the peer opens or answers. */
   initialWindow: z.number().int().min(MAX_DATA_PAYLOAD).max(MAX_WINDOW).optional(),
+  /** The sender accepts binary messages holding several whole frames (§1.1); a version 1 peer that omits it gets one frame per message. */
+  batchFrames: z.boolean().optional(),
 });
 
 /** Announced settings; absent members keep the protocol defaults. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../encoding.ts';
 import { controlMessageSchema, requestHeadSchema, responseHeadSchema } from './control.ts';
+import { splitMessage } from './batch.ts';
 import { decodeFrame } from './decode.ts';
 import { encodeFrame } from './encode.ts';
 import { type DecodeResult, ErrorCode, HEADER_SIZE, MAX_WINDOW, PROTOCOL_VERSION, isKnownErrorCode, isStreamId } from './frame.ts';
@@ -139,5 +140,55 @@ describe('tunnel decoder fuzz', () => {
     expect(seen.ok).toBeGreaterThan(500);
     expect(seen.skip).toBeGreaterThan(100);
     expect(seen.error).toBeGreaterThan(10_000);
+  });
+
+  it('splits 5,000 batched messages, whole or damaged, into views that tile them and decode without throwing', () => {
+    const random = prng(SEED + 1);
+    const int = (n: number): number => Math.floor(random() * n);
+    const corpus = sampleFrames.map((f) => encodeFrame(f)).filter((b) => b.byteLength < 4096);
+    const join = (parts: Uint8Array[]): Uint8Array => {
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+      let at = 0;
+      for (const p of parts) (out.set(p, at), (at += p.byteLength));
+      return out;
+    };
+    const failures: string[] = [];
+    let wholeSplitExactly = 0;
+    for (let i = 0; i < 5000; i++) {
+      const parts = Array.from({ length: 1 + int(4) }, () => corpus[int(corpus.length)]!);
+      let message = join(parts);
+      const damaged = random() < 0.5;
+      if (damaged) {
+        if (int(2) === 0) message = message.slice(0, int(message.byteLength));
+        else {
+          for (let k = 0; k < 1 + int(3); k++) {
+            const at = int(message.byteLength);
+            message[at] = (message[at] ?? 0) ^ (1 << int(8));
+          }
+        }
+      }
+      let frames: Uint8Array[];
+      try {
+        frames = splitMessage(message);
+      } catch (e) {
+        failures.push(`#${i} split threw ${String(e)}`);
+        continue;
+      }
+      if (!sameBytes(join(frames), message)) failures.push(`#${i} the frames do not tile the message`);
+      if (!damaged) {
+        if (frames.length === parts.length && frames.every((f, k) => sameBytes(f, parts[k]!))) wholeSplitExactly++;
+        else failures.push(`#${i} a whole batch of ${parts.length} split into ${frames.length}`);
+      }
+      for (const frame of frames) {
+        try {
+          const why = problem(decodeFrame(frame));
+          if (why) failures.push(`#${i} ${why}`);
+        } catch (e) {
+          failures.push(`#${i} decode threw ${String(e)}`);
+        }
+      }
+    }
+    expect(failures.slice(0, 5), `seed ${SEED + 1}`).toEqual([]);
+    expect(wholeSplitExactly).toBeGreaterThan(2000);
   });
 });

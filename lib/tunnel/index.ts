@@ -10,3 +10,4 @@ export * from './flow.ts';
 export * from './stream.ts';
 export * from './streams.ts';
 export * from './message.ts';
+export * from './batch.ts';

@@ -83,7 +83,7 @@ describe('tunnel stream table', () => {
     const { stream } = opened(cloud);
     expect(stream.flow.sendCredit()).toBe(128 * 1024);
     expect(stream.flow.receiveWindow()).toBe(1 << 20);
-    expect(cloud.settings).toEqual({ maxConcurrentStreams: 64, initialWindow: 1 << 20 });
+    expect(cloud.settings).toEqual({ maxConcurrentStreams: 64, initialWindow: 1 << 20, batchFrames: true });
   });
 
   it('treats frames on never-opened streams as connection errors and on forgotten ones as stragglers', () => {

@@ -71,6 +71,8 @@ export interface StreamTable {
   active(): number;
   /** Applies the peer's announced settings to streams opened from now on. */
   setPeerSettings(settings: Settings): void;
+  /** True once the peer has announced that it accepts batched messages (§1.1). */
+  peerBatches(): boolean;
   /** Stops accepting streams and returns the last peer stream id to put in this side's GOAWAY. */
   goaway(): number;
   /** Records the peer's GOAWAY and removes the streams it will not process, which the caller fails or retries. */
@@ -83,8 +85,10 @@ export function createStreamTable(opts: StreamTableOptions): StreamTable {
   const settings: Required<Settings> = {
     maxConcurrentStreams: opts.settings?.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
     initialWindow: opts.settings?.initialWindow ?? DEFAULT_INITIAL_WINDOW,
+    batchFrames: opts.settings?.batchFrames ?? true,
   };
-  let peer: Required<Settings> = { maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS, initialWindow: DEFAULT_INITIAL_WINDOW };
+  // A peer that says nothing about batches gets one frame per message.
+  let peer: Required<Settings> = { maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS, initialWindow: DEFAULT_INITIAL_WINDOW, batchFrames: false };
   const live = new Map<number, TunnelStream>();
   const localParity = firstStreamId(side) % 2;
   let nextLocalId = firstStreamId(side);
@@ -191,10 +195,12 @@ export function createStreamTable(opts: StreamTableOptions): StreamTable {
     get: (id) => live.get(id),
     all: () => [...live.values()],
     active: () => live.size,
+    peerBatches: () => peer.batchFrames,
     setPeerSettings(next) {
       peer = {
         maxConcurrentStreams: next.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
         initialWindow: next.initialWindow ?? DEFAULT_INITIAL_WINDOW,
+        batchFrames: next.batchFrames ?? false,
       };
     },
     goaway() {

@@ -80,6 +80,25 @@ describe('agent HTTP streams', () => {
     expect(tunnel.conn.errors).toEqual([]);
   });
 
+  it('batches its frames once the cloud accepts batches: a small answer crosses as one message, a large one intact', async () => {
+    const seen: { bytes?: number }[] = [];
+    const { tunnel } = await setup(echoService(seen), { peer: { settings: { batchFrames: true }, config: { settings: { batchFrames: true } } } });
+    expect((await tunnel.conn.hello).settings?.batchFrames).toBe(true);
+    const before = tunnel.conn.messageSizes.length;
+    const small = tunnel.conn.open({ method: 'POST', path: '/echo', headers: [] });
+    await small.sendBody([Buffer.from('tiny')]);
+    expect((await small.readAll()).toString()).toBe('tiny');
+    // RESPONSE, DATA and END of a local answer that arrived in one read went out together.
+    expect(tunnel.conn.messageSizes.slice(before)).toContain(3);
+    const body = random(3 * MiB + 7);
+    const big = tunnel.conn.open({ method: 'POST', path: '/echo', headers: [] });
+    await big.sendBody(chunks(body, 150_000));
+    expect(sha256(await big.readAll())).toBe(sha256(body));
+    // The peer's socket refuses messages above MAX_BATCH_BYTES (maxPayload), so none was larger.
+    expect(tunnel.conn.messageSizes.filter((n) => n > 1).length).toBeGreaterThan(1);
+    expect(tunnel.conn.errors).toEqual([]);
+  });
+
   it('runs 50 concurrent streams on one connection, each body intact', async () => {
     const { tunnel } = await setup(echoService());
     const bodies = Array.from({ length: 50 }, (_, i) => random(50_000 + i * 997));

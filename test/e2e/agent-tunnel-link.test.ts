@@ -57,7 +57,7 @@ describe('agent connection', () => {
     const tunnel = await startTunnel(local.url);
     cleanup.push(() => tunnel.close());
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
-    expect(await tunnel.conn.hello).toEqual({ type: 'hello', agentVersion: pkg.version, settings: { maxConcurrentStreams: 64, initialWindow: 256 * 1024 } });
+    expect(await tunnel.conn.hello).toEqual({ type: 'hello', agentVersion: pkg.version, settings: { maxConcurrentStreams: 64, initialWindow: 256 * 1024, batchFrames: true } });
     expect(tunnel.peer.attempts[0]).toMatchObject({ protocol: 'gatehouse-tunnel.v1', authorization: 'Bearer header.payload1.signature', status: 101 });
     expect(tunnel.agent.connected()).toBe(true);
   });

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import {
-  ErrorCode, HEARTBEAT_PING, HEARTBEAT_PONG, MAX_FRAME_SIZE, TUNNEL_SUBPROTOCOL, createStreamTable, decodeFrame, encodeControl, encodeFrame,
+  ErrorCode, HEARTBEAT_PING, HEARTBEAT_PONG, MAX_BATCH_BYTES, TUNNEL_SUBPROTOCOL, createStreamTable, decodeFrame, encodeControl, splitMessage, encodeFrame,
   type CloudControlMessage, type FrameError, type GoawayFrame, type RequestHead, type Settings, type StreamFrame,
 } from '../../lib/tunnel/index.ts';
 import { createPeerStream, deferred, type PeerStream } from './agent-tunnel-peer-stream.test-fixture.ts';
@@ -40,6 +40,8 @@ function createPeerConnection(ws: WebSocket, req: IncomingMessage, opts: PeerOpt
   const goaway = deferred<GoawayFrame>();
   const errors: FrameError[] = [];
   const texts: string[] = [];
+  /** How many frames each binary message from the agent held, in order. */
+  const messageSizes: number[] = [];
   let pong = opts.pong ?? true;
 
   const write = (bytes: Uint8Array | string) => ws.readyState === ws.OPEN && (ws.send(bytes), true);
@@ -69,6 +71,13 @@ function createPeerConnection(ws: WebSocket, req: IncomingMessage, opts: PeerOpt
       if (bytes.toString() === HEARTBEAT_PING && pong) write(HEARTBEAT_PONG);
       return;
     }
+    const parts = splitMessage(bytes);
+    messageSizes.push(parts.length);
+    if (parts.length > 1 && !table.settings.batchFrames) return fail({ code: 1, message: 'the agent batched frames the peer did not accept' });
+    for (const part of parts) if (ws.readyState === ws.OPEN) receiveFrame(part);
+  });
+
+  function receiveFrame(bytes: Uint8Array): void {
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) return fail(decoded.error);
     const frame = decoded.frame;
@@ -89,7 +98,7 @@ function createPeerConnection(ws: WebSocket, req: IncomingMessage, opts: PeerOpt
     if (!routed.ok) return fail(routed.error);
     if (routed.ignore || !routed.stream) return;
     streams.get(frame.streamId)?.receive(frame);
-  });
+  }
   ws.on('close', (code: number, reason: Buffer) => {
     for (const s of streams.values()) s.lost();
     closed.resolve({ code, reason: reason.toString() });
@@ -102,6 +111,7 @@ function createPeerConnection(ws: WebSocket, req: IncomingMessage, opts: PeerOpt
     table,
     errors,
     texts,
+    messageSizes,
     hello: hello.promise,
     closed: closed.promise,
     goaway: goaway.promise,
@@ -138,7 +148,7 @@ export async function startCloudPeer(opts: PeerOptions = {}) {
   let gate = opts.gate;
   const refusedSockets = new Set<Duplex>();
   const server = createServer();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_SIZE, handleProtocols: (offered) => (offered.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false) });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BATCH_BYTES, handleProtocols: (offered) => (offered.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false) });
   server.on('upgrade', async (req, socket, head) => {
     // An upgrading socket has no listener of the HTTP server's any more: a client that hangs up on a refusal must not crash the test.
     socket.on('error', () => undefined);

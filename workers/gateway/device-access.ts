@@ -41,13 +41,38 @@ export async function issueDeviceAccessToken(env: Env, grant: { userId: string; 
   return { token, expiresIn: ttlSeconds };
 }
 
+/** How many opened tokens an isolate remembers. */
+const OPENED_CAPACITY = 1000;
+// A client sends the same token with every proxied request of a session, and opening it (a JWE decryption and the
+// claim checks) is a large part of what the proxy costs per request: what a token opened to is kept per isolate,
+// by key, token and device, and its expiry is checked again on every use. Only tokens that opened are kept.
+const opened = new Map<string, Map<string, DeviceAccess>>();
+
+function openedFor(env: Env): Map<string, DeviceAccess> {
+  let cache = opened.get(env.AUTHZ_TOKEN_KEY);
+  if (!cache) {
+    cache = new Map();
+    opened.set(env.AUTHZ_TOKEN_KEY, cache);
+  }
+  return cache;
+}
+
 /**
  * Verifies a device-access token for the device whose proxy received it (for the device proxy). A refusal is an
  * RFC 6750 `invalid_token` (401); the precise reason goes to the logs only.
  */
 export async function verifyDeviceAccessToken(env: Env, token: string, deviceId: string): Promise<DeviceAccess> {
+  const skew = gatewayConfig(env).clockSkewSeconds;
+  const cache = openedFor(env);
+  const cacheKey = `${deviceId} ${token}`;
+  const known = cache.get(cacheKey);
+  if (known && Date.now() / 1000 <= known.expiresAt + skew) return known;
+  cache.delete(cacheKey);
   try {
-    return await openDeviceAccessToken(await decryptionKeyOf(env), token, deviceId, { clockToleranceSeconds: gatewayConfig(env).clockSkewSeconds });
+    const access = await openDeviceAccessToken(await decryptionKeyOf(env), token, deviceId, { clockToleranceSeconds: skew });
+    if (cache.size >= OPENED_CAPACITY) cache.delete(cache.keys().next().value!);
+    cache.set(cacheKey, access);
+    return access;
   } catch (err) {
     if (err instanceof InvalidDeviceAccessToken) {
       throw new BearerError('invalid_token', err.reason === 'expired' ? 'The device access token has expired.' : 'The device access token is not valid for this device.', { internal: err.message });
