@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { maskingIsMoot } from '../../agent/tunnel/agent.ts';
 import { createBackoff, fullJitter, startTunnelAgent } from '../../agent/tunnel/index.ts';
 import { CloseCode, ErrorCode } from '../../lib/tunnel/index.ts';
 import { sleep, startLocalService, startTunnel, until } from './agent-tunnel-harness.test-fixture.ts';
@@ -48,6 +49,18 @@ describe('full-jitter backoff', () => {
     expect(b.ceiling()).toBe(1000);
     const replaced = createBackoff({ random: () => 0 }).replaced();
     expect(replaced).toBe(30_000);
+  });
+});
+
+describe('frame masking', () => {
+  it('skips the mask only where no intermediary parses the bytes: TLS and loopback', () => {
+    expect(maskingIsMoot('wss://gatehouse.example/devices/connect')).toBe(true);
+    expect(maskingIsMoot('ws://127.0.0.1:8787/devices/connect')).toBe(true);
+    expect(maskingIsMoot('ws://localhost:8787/devices/connect')).toBe(true);
+    expect(maskingIsMoot('ws://[::1]:8787/devices/connect')).toBe(true);
+    expect(maskingIsMoot('ws://gatehouse.example/devices/connect')).toBe(false);
+    expect(maskingIsMoot('ws://10.0.0.5:8787/devices/connect')).toBe(false);
+    expect(maskingIsMoot('ws://127.0.0.1.evil.example/devices/connect')).toBe(false);
   });
 });
 
