@@ -36,7 +36,9 @@ import { buildProductionBundle, GATEHOUSE_DURABLE_OBJECTS, inlineWorker, removeD
  *
  * Knobs: BENCH_DURATION_MS (per load row, default 5000), BENCH_TUNNEL_DEVICES (default 10000; 0 skips the row),
  * BENCH_TUNNEL_FLEET_SECONDS (longest wait for the fleet, default 300), BENCH_TUNNEL_WRANGLER_DEV=0 (skip the
- * wrangler dev rows), BENCH_TUNNEL_STREAM_MIB / BENCH_TUNNEL_BIG_MIB (100 and 1024), BENCH_WORKERD_LOG=1.
+ * wrangler dev rows), BENCH_TUNNEL_STREAM_MIB / BENCH_TUNNEL_BIG_MIB (100 and 1024), BENCH_WORKERD_LOG=1,
+ * BENCH_AGENT_CPU_PROF=DIR (the agent writes a V8 .cpuprofile there when it stops), BENCH_WORKERD_INSPECT=PORT (workerd's
+ * inspector, for a DevTools CPU profile of the Worker).
  */
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
@@ -115,7 +117,8 @@ async function realDevice(url: string, origin: string, seeded: Seeded): Promise<
   // that is drained and dropped.
   const { COMMANDS } = await import('../agent/commands.ts');
   const connectArgv = COMMANDS.some((c) => c.name === 'connect') ? [cli, 'connect'] : [path.join(import.meta.dirname, 'lib/agent-connect.ts')];
-  const agent = spawn(process.execPath, [...connectArgv, '--url', url, '--forward', origin, '--state-dir', stateDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = process.env.BENCH_AGENT_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_AGENT_CPU_PROF}`] : [];
+  const agent = spawn(process.execPath, [...profile, ...connectArgv, '--url', url, '--forward', origin, '--state-dir', stateDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   agent.stdout!.resume();
   const deadline = Date.now() + 20_000;
   while (!readClaimCode(stateDir)) {
