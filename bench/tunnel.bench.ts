@@ -1,5 +1,5 @@
-import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +19,7 @@ import { issueAuthCode } from '../workers/auth/store/codes.ts';
 import { createUser } from '../workers/auth/store/users.ts';
 import { database } from '../workers/db.ts';
 import { load, table, type LoadResult } from './lib/load.ts';
-import { rssOf, sampleRss } from './lib/rss.ts';
+import { rssOf, rssOfAll, sampleRss } from './lib/rss.ts';
 import { download, get1k, newPool, upload, type Pool, type Transfer } from './lib/tunnel-transfer.ts';
 import { DO_FLOOR_WORKER } from './lib/do-floor-worker.ts';
 import { buildProductionBundle, GATEHOUSE_DURABLE_OBJECTS, inlineWorker, removeDir, serveOnWorkerd } from './lib/workerd.ts';
@@ -184,17 +184,45 @@ async function enrolFleet(url: string, seeded: Seeded, count: number) {
 }
 
 type FleetReport = { ready: number; refused: number; up: number; seconds: number; reasons: [string, number][] };
-type FleetResult = FleetReport & { n: number; peakUp: number; rssAtPeak: number; upAfterIdle: number; reasonsAfterIdle: [string, number][]; workerd: { before: number; ready: number; idle: number }; fleetRss: number };
+type FleetResult = FleetReport & { n: number; shards: number; peakUp: number; rssAtPeak: number; upAfterIdle: number; reasonsAfterIdle: [string, number][]; workerd: { before: number; ready: number; idle: number }; fleetRss: number };
 
-/** Holds `count` tunnels at once from a fleet process and measures the time to get them all up and workerd's memory. */
-async function holdFleet(url: string, workerdPid: number, origin: string, seeded: Seeded, count: number): Promise<FleetResult> {
+/**
+ * Descriptors workerd needs per connected device: it holds each accepted WebSocket's socket twice (a dup), and an
+ * object that is awake keeps its SQLite database, WAL and shared memory open (three more).
+ */
+const FDS_PER_DEVICE = 5;
+
+/** The hard limit on open files (`ulimit -Hn`): serveOnWorkerd raises workerd's soft limit to it. */
+function openFileLimit(): number {
+  const out = spawnSync('/bin/sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+  return out === 'unlimited' ? Infinity : Number(out) || 1024;
+}
+
+/** A workerd serving the Gatehouse bundle for part of the fleet. */
+type Shard = { url: string; pid: number; stop?: () => Promise<void> };
+
+/**
+ * Holds `count` tunnels at once from a fleet process and measures the time to get them all up and workerd's memory.
+ * One workerd can hold only as many devices as its open-file limit allows (FDS_PER_DEVICE each), and that limit
+ * cannot be raised without CAP_SYS_RESOURCE; beyond it the fleet is spread over more workerd processes, each serving
+ * the same bundle over a copy of the enrolled database (`startShard`), and their memory is summed.
+ */
+async function holdFleet(main: Shard, startShard: () => Promise<Shard>, origin: string, seeded: Seeded, count: number): Promise<FleetResult> {
   const t0 = performance.now();
-  const devices = await enrolFleet(url, seeded, count);
+  const enrolled = await enrolFleet(main.url, seeded, count);
   console.log(`  enrolled ${count.toLocaleString('en-US')} fleet devices over EST in ${((performance.now() - t0) / 1000).toFixed(1)} s (not part of the figures)`);
+  const perShard = Math.max(100, Math.floor((openFileLimit() - 2000) / FDS_PER_DEVICE));
+  const shards: Shard[] = [main];
+  while (shards.length * perShard < count) shards.push(await startShard());
+  if (shards.length > 1) {
+    console.log(`  open-file limit ${openFileLimit().toLocaleString('en-US')}: at most ${perShard.toLocaleString('en-US')} devices per workerd, so ${shards.length} workerd processes share the fleet`);
+  }
+  const devices = enrolled.map((d, i) => ({ ...d, url: shards[i % shards.length]!.url }));
+  const pids = shards.map((s) => s.pid);
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-fleet-')), 'fleet.json');
-  writeFileSync(file, JSON.stringify({ url, forward: origin, concurrency: FLEET_CONCURRENCY, deadlineSeconds: FLEET_SECONDS, devices }));
+  writeFileSync(file, JSON.stringify({ forward: origin, concurrency: FLEET_CONCURRENCY, deadlineSeconds: FLEET_SECONDS, devices }));
   await sleep(2000);
-  const before = rssOf(workerdPid);
+  const before = rssOfAll(pids);
   const fleet = fork(path.join(import.meta.dirname, 'lib/tunnel-fleet.ts'), [file], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     let latest: FleetReport | undefined;
@@ -206,25 +234,26 @@ async function holdFleet(url: string, workerdPid: number, origin: string, seeded
         latest = m;
         if (m.up > peakUp) {
           peakUp = m.up;
-          rssAtPeak = rssOf(workerdPid);
+          rssAtPeak = rssOfAll(pids);
         }
         if (m.type === 'done') resolve(m);
         else if (m.seconds > FLEET_SECONDS + 30) resolve(m); // the fleet is too busy to notice its own deadline
         else if (m.seconds - lastPrint >= 10) {
           lastPrint = m.seconds;
-          console.log(`  ${m.ready.toLocaleString('en-US')} devices have been up, ${m.up.toLocaleString('en-US')} up now, after ${m.seconds.toFixed(0)} s (${m.refused} refused attempts), workerd RSS ${MiB(rssOf(workerdPid))}`);
+          console.log(`  ${m.ready.toLocaleString('en-US')} devices have been up, ${m.up.toLocaleString('en-US')} up now, after ${m.seconds.toFixed(0)} s (${m.refused} refused attempts), workerd RSS ${MiB(rssOfAll(pids))}`);
         }
       });
       fleet.once('exit', (code) => reject(new Error(`fleet exited ${code}`)));
     });
-    const ready = rssOf(workerdPid);
+    const ready = rssOfAll(pids);
     const fleetRss = rssOf(fleet.pid!);
     // Idle for a while: hibernatable sockets let the runtime evict the objects; the heartbeat is auto-answered.
     await sleep(15_000);
-    const idle = rssOf(workerdPid);
+    const idle = rssOfAll(pids);
     await sleep(1500); // one more progress report, for the count after the idle period
-    return { ...done, n: count, peakUp, rssAtPeak, upAfterIdle: latest!.up, reasonsAfterIdle: latest!.reasons, workerd: { before, ready, idle }, fleetRss };
+    return { ...done, n: count, shards: shards.length, peakUp, rssAtPeak, upAfterIdle: latest!.up, reasonsAfterIdle: latest!.reasons, workerd: { before, ready, idle }, fleetRss };
   } finally {
+    for (const shard of shards.slice(1)) await shard.stop?.();
     fleet.send?.({ type: 'stop' });
     await Promise.race([new Promise((r) => fleet.once('exit', r)), sleep(30_000)]);
     await stopChild(fleet, 'SIGKILL');
@@ -318,7 +347,17 @@ export default async function tunnelBench(): Promise<void> {
       }
       if (DEVICES > 0) {
         console.log(`holding ${DEVICES.toLocaleString('en-US')} device tunnels…`);
-        fleet = await holdFleet(url, gh.pid, origin.url, seeded, DEVICES);
+        // More workerd processes for the fleet, each over a snapshot of the database as enrolment left it.
+        const startShard = async (): Promise<Shard> => {
+          const shardPort = await freePort();
+          const shardUrl = `http://127.0.0.1:${shardPort}`;
+          const shardState = path.join(dir, `state-${shardPort}`);
+          cpSync(stateDir, shardState, { recursive: true });
+          const shardVars = { ...vars, PUBLIC_URL: shardUrl, ISSUER: shardUrl };
+          const server = await serveOnWorkerd({ script: bundle.entry, port: shardPort, bindings: { ...shardVars, ...secrets }, platform: { configPath, stateDir: shardState, durableObjects: [...GATEHOUSE_DURABLE_OBJECTS, 'OrgLog'] } });
+          return { url: shardUrl, pid: server.pid, stop: server.stop };
+        };
+        fleet = await holdFleet({ url, pid: gh.pid }, startShard, origin.url, seeded, DEVICES);
       }
     } finally {
       await pool.close();
@@ -361,10 +400,11 @@ export default async function tunnelBench(): Promise<void> {
   table(big);
   if (fleet) {
     const kib = (bytes: number, devices: number) => (devices > 0 ? (bytes - fleet.workerd.before) / devices / 1024 : 'n/a (none up)');
-    console.log(`\nConcurrent device tunnels on workerd (target: 10,000), each a real agent session, ${FLEET_CONCURRENCY} connecting at a time, at most ${FLEET_SECONDS} s`);
+    console.log(`\nConcurrent device tunnels on workerd (target: 10,000), each a real agent session, ${FLEET_CONCURRENCY} connecting at a time, at most ${FLEET_SECONDS} s${fleet.shards > 1 ? `; spread over ${fleet.shards} workerd processes (open-file limit), their memory summed` : ''}`);
     table([
       {
         devices: fleet.n,
+        'workerd processes': fleet.shards,
         'ever up (token received)': fleet.ready,
         'up at end': fleet.up,
         'up after 15 s idle': fleet.upAfterIdle,

@@ -8,6 +8,7 @@ import { CloseCode, TUNNEL_SUBPROTOCOL, encodeFrame, type DecodedFrame } from '.
 import { claimCodes, deviceCertificates, deviceConnections, deviceEvents } from '../schema/index.ts';
 import { keyRing } from '../workers/auth/keys.ts';
 import { claimCodeHash, normalizeClaimCode } from '../workers/devices/claim-code.ts';
+import { tunnelConfig } from '../workers/devices/config.ts';
 import { liveSocket, onAlarm, tunnelContext, type Tunnel } from '../durable-objects/tunnel/lifecycle.ts';
 import { readPresence, updatePresence } from '../durable-objects/tunnel/presence.ts';
 import { db } from './support/auth-fixtures.ts';
@@ -127,7 +128,7 @@ describe('a connected device', () => {
     agent.close();
   });
 
-  it('derives last seen from the heartbeat auto-response timestamp, with no storage write per heartbeat', async () => {
+  it('derives last seen from the heartbeat auto-response timestamp, with no storage write per heartbeat or per healthy alarm', async () => {
     const device = await enrolDevice();
     const agent = await connectAgent(device);
     await agent.control('device_token');
@@ -138,15 +139,17 @@ describe('a connected device', () => {
     agent.ws.send('ping');
     await eventually(async () => agent.texts.includes('pong'));
     expect((await presence())?.lastSeen).toBe(before?.lastSeen);
-    const heartbeatAt = await runInDurableObject(stub, async (instance, state) => {
+    const { heartbeatAt, alarm } = await runInDurableObject(stub, async (instance, state) => {
       const t = (instance as unknown as { tunnel: Tunnel }).tunnel;
       const ws = liveSocket(t);
       const at = ws && state.getWebSocketAutoResponseTimestamp(ws);
       await onAlarm(t);
-      return at?.getTime();
+      return { heartbeatAt: at?.getTime() ?? NaN, alarm: await state.storage.getAlarm() };
     });
     expect(heartbeatAt).toBeGreaterThanOrEqual((before?.lastSeen ?? Infinity) + 90);
-    expect((await presence())?.lastSeen).toBe(heartbeatAt);
+    // The next liveness check counts from the heartbeat, and the healthy alarm wrote nothing else.
+    expect(alarm).toBe(heartbeatAt + tunnelConfig(env).deadAfterMs + 1000);
+    expect((await presence())?.lastSeen).toBe(before?.lastSeen);
     agent.close();
   });
 

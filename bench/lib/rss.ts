@@ -10,6 +10,9 @@ export function rssOf(pid: number): number {
   }
 }
 
+/** The summed resident sets of several processes (NaN once any of them is gone). */
+export const rssOfAll = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + rssOf(pid), 0);
+
 /** Samples the RSS of some processes every 50 ms: the value at the start, the peak, the value at the end. */
 export function sampleRss(pids: Record<string, number>) {
   const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));

@@ -1,7 +1,7 @@
 /**
  * Holds many device tunnels from one process, for the tunnel benchmark's connection-count row: one real
  * `startTunnelAgent` (agent/tunnel) per device, each signing its own device JWTs, as many agents on one host would.
- * Argument: a JSON file `{ url, forward, concurrency, deadlineSeconds, devices: [{ deviceId, keyPem, certPem, chainPem }] }`.
+ * Argument: a JSON file `{ forward, concurrency, deadlineSeconds, devices: [{ deviceId, keyPem, certPem, chainPem, url }] }`.
  * Connects are opened `concurrency` at a time (a fleet after an outage reconnects spread out by its backoff, not in
  * one instant). It reports `{ type: 'progress', … }` to its parent over IPC every second, and `{ type: 'done', … }`
  * once every device is ready or the deadline has passed, with how many are up at that moment and why attempts were
@@ -12,8 +12,9 @@ import { importPrivateKeyPem } from '../../agent/csr.ts';
 import { createDeviceJwt, x5cFor } from '../../agent/device-jwt.ts';
 import { connectAudience, startTunnelAgent, type TunnelAgent } from '../../agent/tunnel/index.ts';
 
-type FleetDevice = { deviceId: string; keyPem: string; certPem: string; chainPem: string };
-type FleetInput = { url: string; forward: string; concurrency: number; deadlineSeconds: number; devices: FleetDevice[] };
+/** A device, and the Gatehouse (one workerd of several) it connects to. */
+type FleetDevice = { deviceId: string; keyPem: string; certPem: string; chainPem: string; url: string };
+type FleetInput = { forward: string; concurrency: number; deadlineSeconds: number; devices: FleetDevice[] };
 
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as FleetInput;
 const send = (m: object) => process.send?.(m);
@@ -30,9 +31,9 @@ const note = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
 async function startOne(d: FleetDevice): Promise<void> {
   const privateKey = await importPrivateKeyPem(d.keyPem);
   const x5c = x5cFor(d.certPem, d.chainPem);
-  const audience = connectAudience(input.url);
+  const audience = connectAudience(d.url);
   const agent = startTunnelAgent({
-    url: input.url,
+    url: d.url,
     forward: input.forward,
     deviceId: d.deviceId,
     credential: () => createDeviceJwt({ privateKey, x5c, deviceId: d.deviceId, audience }),

@@ -110,7 +110,12 @@ ${extra.join('\n')}
   const configPath = path.join(dir, 'config.capnp');
   writeFileSync(configPath, config);
   const env = { ...process.env, ...Object.fromEntries(Object.entries(opts.bindings ?? {}).map(([k, v]) => [`GH_${k}`, v])) };
-  const child = spawn(workerdBinary(), ['serve', configPath, '--experimental', ...(process.env.BENCH_WORKERD_INSPECT ? [`--inspector-addr=127.0.0.1:${process.env.BENCH_WORKERD_INSPECT}`] : [])], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  const args = ['serve', configPath, '--experimental', ...(process.env.BENCH_WORKERD_INSPECT ? [`--inspector-addr=127.0.0.1:${process.env.BENCH_WORKERD_INSPECT}`] : [])];
+  // workerd holds up to five descriptors per connected device (the socket twice, and an awake object's SQLite database,
+  // WAL and shared memory), so a limit of 20,000 runs out near 6,000 devices (SQLITE_CANTOPEN, then workerd dies). The
+  // shell raises the soft limit to the hard one (and the hard one to 262,144 where that is permitted), then becomes
+  // workerd, keeping its pid.
+  const child = spawn('/bin/sh', ['-c', 'ulimit -Hn 262144 2>/dev/null; ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', workerdBinary(), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     // BENCH_WORKERD_LOG=1 shows what the Worker logs (uncaught errors included) while a benchmark runs.
