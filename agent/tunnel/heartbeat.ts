@@ -44,11 +44,20 @@ export function createHeartbeat(opts: HeartbeatOptions): Heartbeat {
     tick = setTimeout(() => {
       tick = undefined;
       // An unanswered ping keeps its deadline: a later ping does not push it back.
-      deadline ??= setTimeout(() => {
-        stopped = true;
-        clear();
-        opts.dead();
-      }, timeoutMs);
+      if (!deadline) {
+        const armed: ReturnType<typeof setTimeout> = setTimeout(() => {
+          // Timers run before I/O in each turn of the event loop: after a stall (a long GC pause, a busy process) the
+          // answer may be waiting, unread, in the socket. Judge only once this turn's I/O has been read: an answer
+          // read meanwhile has called alive(), which cleared the deadline.
+          setImmediate(() => {
+            if (stopped || deadline !== armed) return;
+            stopped = true;
+            clear();
+            opts.dead();
+          });
+        }, timeoutMs);
+        deadline = armed;
+      }
       opts.ping();
       schedule();
     }, intervalMs);

@@ -92,6 +92,28 @@ describe('agent connection', () => {
     expect(tunnel.peer.attempts.map((a) => a.authorization)).toEqual(['Bearer header.payload1.signature', 'Bearer header.payload2.signature']);
   });
 
+  it('keeps the link when its own event loop stalled past the timeout while the answer was already in the socket', async () => {
+    const local = await okService();
+    const tunnel = await startTunnel(local.url, { peer: { config: { pingIntervalSeconds: 1, pingTimeoutSeconds: 1 } } });
+    cleanup.push(() => tunnel.close());
+    // The peer answers the next ping at once (its own listener runs first), and then this whole process blocks for
+    // longer than the timeout, as a long GC pause or a busy device would: when the loop resumes, the agent's deadline
+    // timer is due before the pong, already in its socket, is read.
+    let stalled = false;
+    tunnel.conn.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (stalled || isBinary || data.toString() !== 'ping') return;
+      stalled = true;
+      const blockedUntil = Date.now() + 1500;
+      while (Date.now() < blockedUntil) {
+        /* stall */
+      }
+    });
+    await until(() => stalled, 3000);
+    await sleep(1500);
+    expect(tunnel.agent.connected()).toBe(true);
+    expect(tunnel.peer.attempts).toHaveLength(1);
+  });
+
   it('backs off with full jitter between refused attempts, a fresh credential each time, and logs the refusal', async () => {
     const peer = await startCloudPeer({ gate: () => ({ status: 401, detail: 'device certificate revoked' }) });
     cleanup.push(() => peer.close());
