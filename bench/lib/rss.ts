@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 
+/** A byte count in MiB, for the memory tables. */
+export const MiB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
 /** Resident set (VmRSS) of a process in bytes, from /proc. */
 export function rssOf(pid: number): number {
   try {
