@@ -71,7 +71,7 @@ export function createConnection(ws: WebSocket, initial: SocketState, hooks: Con
     ws.serializeAttachment(state);
   };
 
-  function send_(message: Uint8Array | string): boolean {
+  function sendMessage(message: Uint8Array | string): boolean {
     if (!open) return false;
     try {
       ws.send(message);
@@ -83,9 +83,9 @@ export function createConnection(ws: WebSocket, initial: SocketState, hooks: Con
   }
   // Frames written in one turn (an OPEN and its END, a burst of WINDOW_UPDATEs) leave as one message once the agent
   // accepts batches (§1.1); the heartbeat's text goes as it is.
-  const batcher = createBatcher({ write: send_, schedule: (flush) => queueMicrotask(flush) });
+  const batcher = createBatcher({ write: sendMessage, schedule: (flush) => queueMicrotask(flush) });
   if (state.peerSettings?.batchFrames) batcher.enable();
-  const write = (message: Uint8Array | string): boolean => (typeof message === 'string' ? send_(message) : batcher.push(message));
+  const write = (message: Uint8Array | string): boolean => (typeof message === 'string' || !open ? sendMessage(message) : batcher.push(message));
 
   /** Drops the handler of a stream the table has forgotten. */
   const sweep = (id: number) => {

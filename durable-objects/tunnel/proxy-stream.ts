@@ -152,8 +152,7 @@ export async function proxyThroughTunnel(conn: Connection, head: RequestHead, bo
   // from memory, which spares the runtime a stream between the object and the Worker.
   const whole = wholeBody(early);
   if (whole) {
-    after = { frame: () => undefined, lost: () => undefined };
-    early = [];
+    attach({ frame: () => undefined, lost: () => undefined });
     const bodiless = NULL_BODY.has(result.head.status) || head.method === 'HEAD';
     return new Response(bodiless ? null : whole, { status: result.head.status, headers: responseHeaders(result.head, { keepLength: bodiless }) });
   }
