@@ -1,3 +1,4 @@
+import { concatBytes } from '../../lib/encoding.ts';
 import { MAX_DATA_PAYLOAD, type TunnelStream } from '../../lib/tunnel/index.ts';
 
 /**
@@ -102,15 +103,7 @@ export function takeQueued(queue: Uint8Array[]): Uint8Array | undefined {
   let take = 0;
   let size = first.byteLength;
   while (take < queue.length && size + queue[take]!.byteLength <= MAX_COALESCED) size += queue[take++]!.byteLength;
-  if (take === 0) return first;
-  const joined = new Uint8Array(size);
-  joined.set(first, 0);
-  let at = first.byteLength;
-  for (const part of queue.splice(0, take)) {
-    joined.set(part, at);
-    at += part.byteLength;
-  }
-  return joined;
+  return take === 0 ? first : concatBytes(first, ...queue.splice(0, take));
 }
 
 /** The response body of one stream, fed with the agent's DATA and read by the client. */

@@ -1,3 +1,4 @@
+import { concatBytes } from '../../lib/encoding.ts';
 import { Problem } from '../../lib/errors.ts';
 import { ErrorCode, type RequestHead, type ResponseHead, type StreamFrame, type TunnelStream } from '../../lib/tunnel/index.ts';
 import { problemResponse } from '../../workers/errors.ts';
@@ -161,24 +162,14 @@ export async function proxyThroughTunnel(conn: Connection, head: RequestHead, bo
 
 /** The body, when the frames after the head are DATA ending in END (the stream is over), else undefined. */
 export function wholeBody(frames: readonly StreamFrame[]): Uint8Array<ArrayBuffer> | undefined {
-  const last = frames.at(-1);
-  if (!last || last.type !== 'end') return undefined;
-  let size = 0;
-  for (let i = 0; i < frames.length - 1; i++) {
-    const frame = frames[i]!;
+  if (frames.at(-1)?.type !== 'end') return undefined;
+  const parts: Uint8Array[] = [];
+  for (const frame of frames.slice(0, -1)) {
     if (frame.type !== 'data') return undefined;
-    size += frame.data.byteLength;
+    parts.push(frame.data);
   }
   // A lone DATA is a view into the received message's ArrayBuffer, which nothing else holds.
-  if (frames.length === 2) return (frames[0] as Extract<StreamFrame, { type: 'data' }>).data as Uint8Array<ArrayBuffer>;
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const frame of frames) {
-    if (frame.type !== 'data') continue;
-    body.set(frame.data, at);
-    at += frame.data.byteLength;
-  }
-  return body;
+  return parts.length === 1 ? (parts[0] as Uint8Array<ArrayBuffer>) : concatBytes(...parts);
 }
 
 /** Builds the client's response for a non-101 head and routes the rest of the stream's frames into its body. */

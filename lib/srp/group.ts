@@ -3,7 +3,7 @@
  * (AuthenticationHelper.js): the RFC 5054 §A 3072-bit group, g = 2, SHA-256, and Java-style `padHex` byte strings.
  * Plain BigInt and WebCrypto, so the Worker and Node share it.
  */
-import { bytesToHex } from '../encoding.ts';
+import { bytesToHex, concatBytes } from '../encoding.ts';
 
 /** RFC 5054 Appendix A, the 3072-bit group's prime. */
 export const N = BigInt(
@@ -85,13 +85,3 @@ export async function hmacSha256(key: Uint8Array<ArrayBuffer>, data: Uint8Array<
   return new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, data));
 }
 
-/** Concatenates byte arrays. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}

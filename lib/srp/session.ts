@@ -5,8 +5,8 @@
  * info = "Caldera Derived Key") cut to 16 bytes, and the signature is
  * Base64(HMAC-SHA-256(key, poolName || userIdForSrp || secretBlock || timestamp)).
  */
-import { bytesToBase64, bytesToHex, utf8 } from '../encoding.ts';
-import { concatBytes, fromHex, g, hexHash, hexToBytes, hmacSha256, k, mod, modPow, N, padHex } from './group.ts';
+import { bytesToBase64, bytesToHex, concatBytes, utf8 } from '../encoding.ts';
+import { fromHex, g, hexHash, hexToBytes, hmacSha256, k, mod, modPow, N, padHex } from './group.ts';
 import { passwordExponent } from './verifier.ts';
 
 /** A value the peer sent that SRP must refuse (A or B ≡ 0 mod N, or u = 0), which would let it skip the password. */

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../encoding.ts';
 import { MAX_BATCH_BYTES, createBatcher, splitMessage } from './batch.ts';
 import { decodeFrame } from './decode.ts';
 import { encodeData, encodeEnd, encodeOpen, encodeWindowUpdate } from './encode.ts';
 import { ErrorCode, MAX_DATA_PAYLOAD } from './frame.ts';
-
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.byteLength));
-  return out;
-};
 
 describe('splitMessage', () => {
   it('gives a single-frame message back whole, and several frames as views in order', () => {
@@ -17,13 +11,13 @@ describe('splitMessage', () => {
     expect(splitMessage(open)).toEqual([open]);
     const end = encodeEnd(1);
     const update = encodeWindowUpdate(3, 4096);
-    const frames = splitMessage(concat(open, end, update).buffer);
+    const frames = splitMessage(concatBytes(open, end, update).buffer);
     expect(frames.map((f) => decodeFrame(f))).toEqual([decodeFrame(open), decodeFrame(end), decodeFrame(update)]);
   });
 
   it('leaves bytes that do not start a whole frame to the decoder, which reports them as it would alone', () => {
     const end = encodeEnd(1);
-    const truncated = concat(end, encodeData(1, new Uint8Array(100)).subarray(0, 50));
+    const truncated = concatBytes(end, encodeData(1, new Uint8Array(100)).subarray(0, 50));
     const parts = splitMessage(truncated);
     expect(parts).toHaveLength(2);
     expect(decodeFrame(parts[1]!)).toMatchObject({ ok: false, error: { code: ErrorCode.PROTOCOL_ERROR } });
@@ -31,7 +25,7 @@ describe('splitMessage', () => {
 
     const otherVersion = encodeEnd(1);
     otherVersion[0] = 2;
-    expect(decodeFrame(splitMessage(concat(end, otherVersion))[1]!)).toMatchObject({ ok: false, error: { code: ErrorCode.UNSUPPORTED_VERSION } });
+    expect(decodeFrame(splitMessage(concatBytes(end, otherVersion))[1]!)).toMatchObject({ ok: false, error: { code: ErrorCode.UNSUPPORTED_VERSION } });
     expect(decodeFrame(splitMessage(new Uint8Array(0))[0]!)).toMatchObject({ ok: false, error: { code: ErrorCode.PROTOCOL_ERROR } });
   });
 });
@@ -61,7 +55,7 @@ describe('createBatcher', () => {
     expect(scheduled).toHaveLength(1);
     expect(batcher.pending()).toBe(frames.reduce((n, f) => n + f.byteLength, 0));
     turn();
-    expect(sent).toEqual([concat(...frames)]);
+    expect(sent).toEqual([concatBytes(...frames)]);
     expect(splitMessage(sent[0]!)).toEqual(frames);
     expect(batcher.pending()).toBe(0);
     // A lone frame in a turn goes as it is, not copied.
@@ -72,14 +66,17 @@ describe('createBatcher', () => {
   });
 
   it('never builds a message larger than MAX_BATCH_BYTES', () => {
-    const { sent, batcher, turn } = harness();
+    const { sent, scheduled, batcher, turn } = harness();
     batcher.enable();
     const data = encodeData(1, new Uint8Array(MAX_DATA_PAYLOAD));
     for (let i = 0; i < 9; i++) batcher.push(data);
+    expect(scheduled).toHaveLength(1);
     turn();
     expect(sent.map((m) => m.byteLength)).toEqual([4 * data.byteLength, 4 * data.byteLength, data.byteLength]);
     expect(Math.max(...sent.map((m) => m.byteLength))).toBeLessThanOrEqual(MAX_BATCH_BYTES);
     expect(sent.flatMap((m) => splitMessage(m))).toHaveLength(9);
+    // The early flushes of full batches did not schedule more turns than the one.
+    expect(scheduled).toHaveLength(0);
   });
 
   it('reports a socket that is gone', () => {

@@ -4,6 +4,7 @@
  * a wake-up (on workerd a Durable Object event), so a proxied request whose OPEN and END, or whose RESPONSE, DATA and
  * END, are written in the same turn crosses as one message each way.
  */
+import { concatBytes } from '../encoding.ts';
 import { HEADER_SIZE, MAX_FRAME_SIZE, PROTOCOL_VERSION } from './frame.ts';
 
 /** The largest batched message: four full frames, a quarter of the Workers WebSocket message limit. */
@@ -59,20 +60,11 @@ export function createBatcher(opts: BatcherOptions): Batcher {
   let scheduled = false;
 
   function flush(): boolean {
-    scheduled = false;
     if (held.length === 0) return true;
     const frames = held;
-    const total = size;
     held = [];
     size = 0;
-    if (frames.length === 1) return opts.write(frames[0]!);
-    const message = new Uint8Array(total);
-    let at = 0;
-    for (const frame of frames) {
-      message.set(frame, at);
-      at += frame.byteLength;
-    }
-    return opts.write(message);
+    return opts.write(frames.length === 1 ? frames[0]! : concatBytes(...frames));
   }
 
   return {
@@ -81,9 +73,13 @@ export function createBatcher(opts: BatcherOptions): Batcher {
       if (size + frame.byteLength > MAX_BATCH_BYTES && !flush()) return false;
       held.push(frame);
       size += frame.byteLength;
+      // One flush per turn: one that ran early (a full batch, a close) leaves the turn's scheduled one in place.
       if (!scheduled) {
         scheduled = true;
-        opts.schedule(flush);
+        opts.schedule(() => {
+          scheduled = false;
+          flush();
+        });
       }
       return true;
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '../encoding.ts';
+import { concatBytes, utf8 } from '../encoding.ts';
 import { controlMessageSchema, requestHeadSchema, responseHeadSchema } from './control.ts';
 import { splitMessage } from './batch.ts';
 import { decodeFrame } from './decode.ts';
@@ -146,17 +146,11 @@ describe('tunnel decoder fuzz', () => {
     const random = prng(SEED + 1);
     const int = (n: number): number => Math.floor(random() * n);
     const corpus = sampleFrames.map((f) => encodeFrame(f)).filter((b) => b.byteLength < 4096);
-    const join = (parts: Uint8Array[]): Uint8Array => {
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-      let at = 0;
-      for (const p of parts) (out.set(p, at), (at += p.byteLength));
-      return out;
-    };
     const failures: string[] = [];
     let wholeSplitExactly = 0;
     for (let i = 0; i < 5000; i++) {
       const parts = Array.from({ length: 1 + int(4) }, () => corpus[int(corpus.length)]!);
-      let message = join(parts);
+      let message = concatBytes(...parts);
       const damaged = random() < 0.5;
       if (damaged) {
         if (int(2) === 0) message = message.slice(0, int(message.byteLength));
@@ -174,7 +168,7 @@ describe('tunnel decoder fuzz', () => {
         failures.push(`#${i} split threw ${String(e)}`);
         continue;
       }
-      if (!sameBytes(join(frames), message)) failures.push(`#${i} the frames do not tile the message`);
+      if (!sameBytes(concatBytes(...frames), message)) failures.push(`#${i} the frames do not tile the message`);
       if (!damaged) {
         if (frames.length === parts.length && frames.every((f, k) => sameBytes(f, parts[k]!))) wholeSplitExactly++;
         else failures.push(`#${i} a whole batch of ${parts.length} split into ${frames.length}`);

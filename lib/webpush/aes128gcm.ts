@@ -2,7 +2,7 @@
  * Web Push message encryption (RFC 8291) in the `aes128gcm` content coding (RFC 8188), on WebCrypto. One record of
  * record size 4096 carries the whole message, so the body is the 86-byte header followed by one AES-128-GCM record.
  */
-import { utf8 } from '../encoding.ts';
+import { concatBytes, utf8 } from '../encoding.ts';
 import { AUTH_SECRET_BYTES, generateEcdhKeyPair, importEcdhPublicKey, P256_POINT_BYTES } from './keys.ts';
 
 /** The record size Gatehouse writes (RFC 8291 §4 recommends 4096). */
@@ -21,16 +21,6 @@ export type EncryptOverrides = {
   sender?: { privateKey: CryptoKey; publicPoint: Uint8Array<ArrayBuffer> };
 };
 
-const concat = (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
 async function hkdf(salt: Uint8Array<ArrayBuffer>, ikm: Uint8Array<ArrayBuffer>, info: Uint8Array<ArrayBuffer>, bytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const key = await crypto.subtle.importKey('raw', ikm, 'HKDF', false, ['deriveBits']);
   return new Uint8Array(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info }, key, bytes * 8));
@@ -39,7 +29,7 @@ async function hkdf(salt: Uint8Array<ArrayBuffer>, ikm: Uint8Array<ArrayBuffer>,
 /** RFC 8291 §3.3-3.4 and RFC 8188 §2.2-2.3: the content-encryption key and nonce of one message. */
 async function deriveKeyAndNonce(p: { ecdhSecret: Uint8Array<ArrayBuffer>; authSecret: Uint8Array<ArrayBuffer>; uaPublic: Uint8Array; asPublic: Uint8Array; salt: Uint8Array<ArrayBuffer> }) {
   // key_info = "WebPush: info" || 0x00 || ua_public || as_public (RFC 8291 §3.4)
-  const keyInfo = concat(utf8('WebPush: info\0'), p.uaPublic, p.asPublic);
+  const keyInfo = concatBytes(utf8('WebPush: info\0'), p.uaPublic, p.asPublic);
   const ikm = await hkdf(p.authSecret, p.ecdhSecret, keyInfo, 32);
   const cek = await hkdf(p.salt, ikm, utf8('Content-Encoding: aes128gcm\0'), 16);
   const nonce = await hkdf(p.salt, ikm, utf8('Content-Encoding: nonce\0'), 12);
@@ -74,13 +64,13 @@ export async function encryptAes128gcm(
     salt,
   });
   // RFC 8188 §2: the last (here, only) record's padding delimiter is 0x02; the sequence number is 0, so the nonce is as derived.
-  const record = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce }, key, concat(plaintext, Uint8Array.of(2))));
+  const record = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce }, key, concatBytes(plaintext, Uint8Array.of(2))));
   const header = new Uint8Array(HEADER_BYTES);
   header.set(salt, 0);
   new DataView(header.buffer).setUint32(16, RECORD_SIZE);
   header[20] = P256_POINT_BYTES;
   header.set(sender.publicPoint, 21);
-  return concat(header, record);
+  return concatBytes(header, record);
 }
 
 /**

@@ -4,8 +4,8 @@
  * of its random id, so each challenge can be answered once and only within CHALLENGE_TTL_MS.
  */
 import { and, eq, gt, lt } from 'drizzle-orm';
-import { base64ToBytes, bytesToBase64, fromUtf8, randomToken, sha256Hex, utf8 } from '../../../lib/encoding.ts';
-import { concatBytes, hmacSha256 } from '../../../lib/srp/group.ts';
+import { base64ToBytes, bytesToBase64, concatBytes, fromUtf8, randomToken, sha256Hex, utf8 } from '../../../lib/encoding.ts';
+import { hmacSha256 } from '../../../lib/srp/group.ts';
 import { authChallenges, COGNITO_CHALLENGES } from '../../../schema/index.ts';
 import type { Database } from '../../db.ts';
 
